@@ -1,0 +1,95 @@
+"""The product's roles as permission groups, created idempotently.
+
+Each role is a Django group tied to a role code by ``GroupRole``; admins may rename the
+groups and grant more, and ``roles_ensure`` only ever adds what a role needs.
+Later issues extend ``ROLE_PERMISSIONS`` as their models arrive.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django.db.models import Q
+
+from .models import GroupRole
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    code: str
+    group_name: str
+    permissions: tuple[str, ...]  # "app_label.codename"
+
+
+ADMIN_ACCESS = "wagtailadmin.access_admin"
+_AREA_DATA = ("places.view_area", "places.add_area", "places.change_area")
+_PLACE_DATA = ("places.view_place", "places.add_place", "places.change_place")
+_USERS = ("auth.add_user", "auth.change_user", "auth.view_user")
+
+ROLE_SPECS = (
+    RoleSpec(
+        GroupRole.ROLE_PROVINCE_ADMIN,
+        "Quản trị tỉnh",
+        (
+            ADMIN_ACCESS,
+            *_AREA_DATA,
+            "places.delete_area",
+            *_PLACE_DATA,
+            "places.delete_place",
+            *_USERS,
+            "auth.delete_user",
+            "wagtailcore.add_workflow",
+            "wagtailcore.change_workflow",
+            "wagtailcore.add_task",
+            "wagtailcore.change_task",
+        ),
+    ),
+    RoleSpec(
+        GroupRole.ROLE_AREA_IT_TEAM,
+        "Tổ Công nghệ thông tin địa bàn",
+        (ADMIN_ACCESS, "places.view_area", *_PLACE_DATA, *_USERS),
+    ),
+    RoleSpec(GroupRole.ROLE_FIELD_STAFF, "Cán bộ thực địa", ("places.view_place",)),
+    RoleSpec(
+        GroupRole.ROLE_APPROVER,
+        "Người phê duyệt",
+        (ADMIN_ACCESS, "places.view_area", "places.view_place"),
+    ),
+    RoleSpec(GroupRole.ROLE_LEADER, "Lãnh đạo", (ADMIN_ACCESS, "places.view_area", "places.view_place")),
+    RoleSpec(GroupRole.ROLE_COMMUNICATIONS, "Truyền thông", (ADMIN_ACCESS,)),
+)
+
+
+def _permissions(names: tuple[str, ...]) -> list[Permission]:
+    query = Q()
+    for name in names:
+        app_label, codename = name.split(".", 1)
+        query |= Q(content_type__app_label=app_label, codename=codename)
+    found = list(Permission.objects.filter(query))
+    missing = set(names) - {f"{p.content_type.app_label}.{p.codename}" for p in found}
+    if missing:
+        raise LookupError(f"Unknown permissions for roles: {sorted(missing)}")
+    return found
+
+
+@transaction.atomic
+def roles_ensure() -> dict[str, Group]:
+    """Create each role's group if missing and grant its permissions; returns them by code."""
+    groups = {}
+    for spec in ROLE_SPECS:
+        link = GroupRole.objects.select_related("group").filter(role=spec.code).first()
+        if link is None:
+            group, _ = Group.objects.get_or_create(name=spec.group_name)
+            link = GroupRole.objects.create(role=spec.code, group=group)
+        link.group.permissions.add(*_permissions(spec.permissions))
+        groups[spec.code] = link.group
+    return groups
+
+
+def role_group(code: str) -> Group:
+    """The group that plays ``code`` (one of ``GroupRole.ROLE_*``)."""
+    return GroupRole.objects.select_related("group").get(role=code).group
+
+
+def user_has_role(user, code: str) -> bool:
+    return user.is_active and user.groups.filter(product_role__role=code).exists()

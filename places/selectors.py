@@ -1,0 +1,88 @@
+"""Reads of areas and places. Every query of personal data goes through ``area_scope``."""
+
+from django.db.models import Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Length, Substr
+
+from .folding import fold
+from .models import Area, Place, UserArea
+
+
+def user_area(*, user) -> Area | None:
+    """The area the user works in, or None. Cached on the user object for the request."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    if not hasattr(user, "_cached_user_area"):
+        scope = UserArea.objects.select_related("area").filter(user_id=user.pk).first()
+        user._cached_user_area = scope.area if scope else None
+    return user._cached_user_area
+
+
+def area_scope(*, user) -> Area | None | bool:
+    """Which part of the tree the user may see.
+
+    Returns True for everything (superusers), an Area for that area's subtree, or None for
+    nothing: deny by default, so a user without an area sees no one's data.
+    """
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    if user.is_superuser:
+        return True
+    return user_area(user=user)
+
+
+def scope_queryset(queryset: QuerySet, *, user, area_field: str = "area") -> QuerySet:
+    """``queryset`` narrowed to rows whose ``area_field`` lies in the user's scope.
+
+    ``area_field`` is the lookup path to an Area foreign key (``"area"``,
+    ``"person__home_area"``); pass ``""`` when the queryset is of areas themselves.
+    """
+    scope = area_scope(user=user)
+    if scope is True:
+        return queryset
+    if scope is None:
+        return queryset.none()
+    prefix = f"{area_field}__" if area_field else ""
+    return queryset.filter(**{f"{prefix}path__startswith": scope.path})
+
+
+def areas_visible_to(*, user) -> QuerySet[Area]:
+    """The one answer to "which areas may this user see"."""
+    return scope_queryset(Area.objects.all(), user=user, area_field="")
+
+
+def is_in_scope(obj: Model, *, user, area_field: str = "area") -> bool:
+    """Whether one object lies in the user's scope (a single indexed query)."""
+    queryset = type(obj)._default_manager.filter(pk=obj.pk)
+    return scope_queryset(queryset, user=user, area_field=area_field).exists()
+
+
+def area_ancestors(*, area: Area, include_self: bool = False) -> QuerySet[Area]:
+    """The chain from the top of the tree down to ``area``, computed from its path."""
+    steplen = Area.steplen
+    paths = [area.path[:end] for end in range(steplen, len(area.path), steplen)]
+    if include_self:
+        paths.append(area.path)
+    return Area.objects.filter(path__in=paths).order_by("depth")
+
+
+def area_search(queryset: QuerySet[Area], *, query: str) -> QuerySet[Area]:
+    """Accent-insensitive search by name, or exact match on the official code."""
+    folded = fold(query)
+    if not folded:
+        return queryset
+    return queryset.filter(Q(name_folded__contains=folded) | Q(code=query.strip()))
+
+
+def place_search(queryset: QuerySet[Place], *, query: str) -> QuerySet[Place]:
+    """Accent-insensitive search by name, or by short code."""
+    folded = fold(query)
+    if not folded:
+        return queryset
+    return queryset.filter(Q(name_folded__contains=folded) | Q(code__iexact=query.strip()))
+
+
+def with_parent_name(queryset: QuerySet[Area]) -> QuerySet[Area]:
+    """Annotate ``parent_name`` in the same query (a parent's path is the child's minus a step)."""
+    parent_path = Substr(OuterRef("path"), 1, Length(OuterRef("path")) - Area.steplen)
+    parents = Area.objects.filter(path=parent_path).values("name")[:1]
+    return queryset.annotate(parent_name=Subquery(parents))

@@ -1,0 +1,173 @@
+"""Wagtail admin viewsets for areas and places, scoped to the user's area."""
+
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, ObjectList
+from wagtail.admin.ui.tables import Column
+from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
+from wagtail.admin.views import generic
+from wagtail.log_actions import log
+
+from .forms import AreaForm, PlaceForm
+from .models import Area, Place
+from .selectors import area_search, place_search, scope_queryset, with_parent_name
+from .widgets import MapPointPanel
+
+
+class ScopedViewMixin:
+    """Shows only objects in the user's area; any other answers 404, as if it did not exist."""
+
+    area_field = "area"
+
+    def scoped(self, queryset):
+        return scope_queryset(queryset, user=self.request.user, area_field=self.area_field)
+
+    def get_object(self, queryset=None):
+        obj = super().get_object(queryset)
+        if not self.scoped(type(obj)._default_manager.filter(pk=obj.pk)).exists():
+            raise Http404
+        return obj
+
+
+class ScopedIndexView(ScopedViewMixin, generic.IndexView):
+    search_function = None
+
+    def get_base_queryset(self):
+        return self.scoped(super().get_base_queryset())
+
+    def search_queryset(self, queryset):
+        if not self.is_searching:
+            return queryset
+        return type(self).search_function(queryset, query=self.search_query)
+
+
+# --- Areas ---------------------------------------------------------------------------------
+
+
+class AreaIndexView(ScopedIndexView):
+    area_field = ""
+    search_function = staticmethod(area_search)
+    default_ordering = "path"
+
+    def get_base_queryset(self):
+        return with_parent_name(super().get_base_queryset())
+
+
+class AreaCreateView(ScopedViewMixin, generic.CreateView):
+    area_field = ""
+
+    def save_instance(self):
+        area = self.form.save()
+        log(instance=area, action="wagtail.create", user=self.request.user)
+        return area
+
+
+class AreaEditView(ScopedViewMixin, generic.EditView):
+    area_field = ""
+
+    def save_instance(self):
+        area = self.form.save()
+        log(instance=area, action="wagtail.edit", user=self.request.user)
+        return area
+
+
+class AreaDeleteView(ScopedViewMixin, generic.DeleteView):
+    area_field = ""
+
+
+class AreaInspectView(ScopedViewMixin, generic.InspectView):
+    area_field = ""
+
+
+class AreaViewSet(ModelViewSet):
+    model = Area
+    icon = "site"
+    menu_label = _("Areas")
+    name = "areas"
+    index_view_class = AreaIndexView
+    add_view_class = AreaCreateView
+    edit_view_class = AreaEditView
+    delete_view_class = AreaDeleteView
+    inspect_view_class = AreaInspectView
+    inspect_view_enabled = True
+    list_display = [
+        "name",
+        "level_label",
+        "code",
+        Column("parent_name", label=_("part of")),
+        "population",
+    ]
+    list_filter = ["depth", "level_label"]
+    list_per_page = 50
+    search_fields = ["name"]  # enables the search box; AreaIndexView folds accents
+    ordering = ["path"]
+    edit_handler = ObjectList(
+        [
+            FieldRowPanel([FieldPanel("name"), FieldPanel("level_label")]),
+            FieldRowPanel([FieldPanel("code"), FieldPanel("population")]),
+            FieldPanel("parent"),
+            MapPointPanel("location", heading=_("centroid")),
+        ],
+        base_form_class=AreaForm,
+    )
+
+
+# --- Places --------------------------------------------------------------------------------
+
+
+class PlaceIndexView(ScopedIndexView):
+    search_function = staticmethod(place_search)
+
+    def get_base_queryset(self):
+        return super().get_base_queryset().select_related("area")
+
+
+class PlaceCreateView(ScopedViewMixin, generic.CreateView):
+    pass
+
+
+class PlaceEditView(ScopedViewMixin, generic.EditView):
+    pass
+
+
+class PlaceDeleteView(ScopedViewMixin, generic.DeleteView):
+    pass
+
+
+class PlaceInspectView(ScopedViewMixin, generic.InspectView):
+    pass
+
+
+class PlaceViewSet(ModelViewSet):
+    model = Place
+    icon = "pick"
+    menu_label = _("Places")
+    name = "places"
+    index_view_class = PlaceIndexView
+    add_view_class = PlaceCreateView
+    edit_view_class = PlaceEditView
+    delete_view_class = PlaceDeleteView
+    inspect_view_class = PlaceInspectView
+    inspect_view_enabled = True
+    list_display = ["name", "kind", "code", "area", "capacity", "is_active"]
+    list_filter = ["kind", "is_active"]
+    list_per_page = 50
+    search_fields = ["name"]  # enables the search box; PlaceIndexView folds accents
+    edit_handler = ObjectList(
+        [
+            FieldRowPanel([FieldPanel("name"), FieldPanel("kind")]),
+            FieldRowPanel([FieldPanel("code"), FieldPanel("capacity")]),
+            FieldPanel("area"),
+            FieldPanel("address"),
+            MapPointPanel("location", address_field="address"),
+            FieldPanel("is_active"),
+        ],
+        base_form_class=PlaceForm,
+    )
+
+
+class PlacesViewSetGroup(ModelViewSetGroup):
+    menu_label = _("Areas and places")
+    menu_icon = "site"
+    menu_order = 200
+    items = (AreaViewSet, PlaceViewSet)

@@ -1,0 +1,90 @@
+"""Turn environment variables into Django settings.
+
+Each function takes the environment as a mapping so that tests can show the effect of
+every variable without reloading Django. ``base.py`` calls them with ``os.environ``.
+"""
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import dj_database_url
+
+# One Redis database serves queues, channel layer and cache; keys are prefixed so that they
+# never collide.
+CHANNEL_LAYER_PREFIX = "outbreak-desk:channels"
+CACHE_KEY_PREFIX = "outbreak-desk"
+QUEUE_NAMES = ("default", "tracing", "reports", "documents")
+
+
+def env_list(env: Mapping[str, str], name: str) -> list[str]:
+    """A comma-separated variable as a list, empty items dropped."""
+    return [item.strip() for item in env.get(name, "").split(",") if item.strip()]
+
+
+def env_flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+    value = env.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def database_config(env: Mapping[str, str], sqlite_path: Path) -> dict:
+    """PostgreSQL (psycopg 3) from ``DATABASE_URL``, else the embedded SQLite file."""
+    url = env.get("DATABASE_URL")
+    if url:
+        return dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(sqlite_path),
+        # Several threads of the one ASGI process write: wait rather than fail at once.
+        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
+    }
+
+
+def rq_queues_config(env: Mapping[str, str]) -> dict:
+    """RQ queues on ``REDIS_URL``; without it every queue runs jobs synchronously.
+
+    Synchronous queues still need a Redis connection to store the job: the project's
+    ``get_queue`` helper gives them an in-process fakeredis one.
+    """
+    url = env.get("REDIS_URL")
+    if url:
+        common = {"URL": url, "DEFAULT_TIMEOUT": 600}
+    else:
+        common = {"ASYNC": False, "HOST": "fakeredis", "PORT": 0, "DEFAULT_TIMEOUT": 600}
+    return {name: dict(common) for name in QUEUE_NAMES}
+
+
+def channel_layers_config(env: Mapping[str, str]) -> dict:
+    """channels_redis on ``REDIS_URL``, else the in-memory layer of one process."""
+    url = env.get("REDIS_URL")
+    if not url:
+        return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    return {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [url],
+                "prefix": CHANNEL_LAYER_PREFIX,
+                # Hundreds of dashboards may listen: let a slow client's buffer grow before
+                # messages are dropped, and keep group membership for a working day.
+                "capacity": 1500,
+                "expiry": 60,
+                "group_expiry": 86400,
+            },
+        }
+    }
+
+
+def caches_config(env: Mapping[str, str]) -> dict:
+    """Redis cache on ``REDIS_URL`` (shared by every process), else local memory."""
+    url = env.get("REDIS_URL")
+    if not url:
+        return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        }
+    }

@@ -1,0 +1,30 @@
+"""Production: every secret and host comes from the environment, with no default.
+
+A missing SECRET_KEY, ALLOWED_HOSTS or CSRF_TRUSTED_ORIGINS stops start-up with a
+KeyError naming it, rather than running with an unsafe guess.
+"""
+
+import os
+
+from .base import *  # noqa: F403
+from .environment import env_flag, env_list
+
+DEBUG = False
+SECRET_KEY = os.environ["SECRET_KEY"]
+os.environ["ALLOWED_HOSTS"]  # noqa: B018 - fail fast when unset
+os.environ["CSRF_TRUSTED_ORIGINS"]  # noqa: B018
+ALLOWED_HOSTS = env_list(os.environ, "ALLOWED_HOSTS")
+CSRF_TRUSTED_ORIGINS = env_list(os.environ, "CSRF_TRUSTED_ORIGINS")
+
+# HTTPS is terminated by the proxy in front of uvicorn (docs/deploy.md).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_flag(os.environ, "SECURE_SSL_REDIRECT", default=True)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SECURE = True
+X_FRAME_OPTIONS = "DENY"
