@@ -231,7 +231,9 @@ def _create_children(records: list[AreaRecord], parent: Area | None) -> dict[str
     ]
     Area.objects.bulk_create(new_areas, batch_size=1000)
     if parent:
-        Area.objects.filter(pk=parent.pk).update(numchild=parent.get_children().count())
+        # Not parent.get_children(): treebeard trusts the in-memory numchild we are fixing.
+        parent.numchild = siblings.count()
+        Area.objects.filter(pk=parent.pk).update(numchild=parent.numchild)
     return {area.code: area for area in Area.objects.filter(code__in=[r.code for r in records])}
 
 
