@@ -14,7 +14,7 @@ from pathlib import Path
 from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from .folding import fold
 from .models import Area
@@ -36,11 +36,11 @@ LEVEL_PREFIXES = (
     "Xã",
 )
 
-UNKNOWN_LAYOUT = _lazy("Unrecognised administrative data: expected 'districts' or 'wards'.")
-PROVINCE_NOT_FOUND = _lazy("No province or city matches “%(query)s”.")
-CSV_MISSING_COLUMNS = _lazy("The CSV file lacks the columns: %(columns)s.")
-CSV_UNKNOWN_PARENT = _lazy("Line %(line)d: there is no area with code %(code)s above it.")
-CSV_EMPTY_VALUE = _lazy("Line %(line)d: the column %(column)s is empty.")
+UNKNOWN_LAYOUT = gettext_lazy("Unrecognised administrative data: expected 'districts' or 'wards'.")
+PROVINCE_NOT_FOUND = gettext_lazy("No province or city matches “%(query)s”.")
+CSV_MISSING_COLUMNS = gettext_lazy("The CSV file lacks the columns: %(columns)s.")
+CSV_UNKNOWN_PARENT = gettext_lazy("Line %(line)d: there is no area with code %(code)s above it.")
+CSV_EMPTY_VALUE = gettext_lazy("Line %(line)d: the column %(column)s is empty.")
 CSV_COLUMNS = ("parent_code", "code", "name", "level_label")
 
 

@@ -134,9 +134,7 @@ class Place(LocationMixin, models.Model):
         validators=[RegexValidator(PLACE_CODE_PATTERN, PLACE_CODE_MESSAGE)],
         help_text=_("Printed in the place's QR code. Left blank, one is generated."),
     )
-    area = models.ForeignKey(
-        Area, verbose_name=_("area"), on_delete=models.PROTECT, related_name="places"
-    )
+    area = models.ForeignKey(Area, verbose_name=_("area"), on_delete=models.PROTECT, related_name="places")
     address = models.CharField(_("address"), max_length=300, blank=True)
     capacity = models.PositiveIntegerField(
         _("capacity"),
@@ -154,18 +152,16 @@ class Place(LocationMixin, models.Model):
     def __str__(self):
         return self.name
 
-    def clean(self):
-        super().clean()
-        if self.capacity is not None and self.kind not in self.KINDS_WITH_CAPACITY:
-            raise ValidationError({"capacity": CAPACITY_NOT_APPLICABLE})
-        if self.code:
-            self.code = self.code.strip().upper()
-
     def save(self, *args, **kwargs):
         self.name_folded = fold(self.name)
         if not self.code:
             self.code = self.generate_code()
         super().save(*args, **kwargs)
+
+    def clean(self):
+        super().clean()
+        if self.capacity is not None and self.kind not in self.KINDS_WITH_CAPACITY:
+            raise ValidationError({"capacity": CAPACITY_NOT_APPLICABLE})
 
     def generate_code(self) -> str:
         """A prefix for the kind and random letters that read unambiguously aloud."""

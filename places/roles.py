@@ -47,7 +47,8 @@ ROLE_SPECS = (
     RoleSpec(
         GroupRole.ROLE_AREA_IT_TEAM,
         "Tổ Công nghệ thông tin địa bàn",
-        (ADMIN_ACCESS, "places.view_area", *_PLACE_DATA, *_USERS),
+        # Keeps its own villages and residential groups up to date, hence the area rights.
+        (ADMIN_ACCESS, *_AREA_DATA, *_PLACE_DATA, *_USERS),
     ),
     RoleSpec(GroupRole.ROLE_FIELD_STAFF, "Cán bộ thực địa", ("places.view_place",)),
     RoleSpec(

@@ -17,7 +17,7 @@ def user_area(*, user) -> Area | None:
     return user._cached_user_area
 
 
-def area_scope(*, user) -> Area | None | bool:
+def area_scope(*, user) -> Area | bool | None:
     """Which part of the tree the user may see.
 
     Returns True for everything (superusers), an Area for that area's subtree, or None for

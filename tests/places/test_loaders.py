@@ -162,7 +162,7 @@ class TestVillagesCsv:
             tmp_path / "v.csv",
             self.HEADER + "22384,22384-01,Thôn A,Thôn\n99999,99999-01,Thôn B,Thôn\n",
         )
-        with pytest.raises(AreaDataError, match="Line 3.*99999"):
+        with pytest.raises(AreaDataError, match=r"Line 3.*99999"):
             load_villages_csv(csv_file)
         assert tree_snapshot() == before
 

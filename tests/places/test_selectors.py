@@ -66,8 +66,12 @@ class TestAccentInsensitiveSearch:
         assert names(area_search(Area.objects.all(), query=query)) == expected
 
     def test_places_by_name_or_code(self, area_tree):
-        Place.objects.create(kind=Place.KIND_INDUSTRIAL_PARK, name="Khu công nghiệp Suối Dầu",
-                             area=area_tree["suoi_tan"], code="KCN-SUOIDAU")
+        Place.objects.create(
+            kind=Place.KIND_INDUSTRIAL_PARK,
+            name="Khu công nghiệp Suối Dầu",
+            area=area_tree["suoi_tan"],
+            code="KCN-SUOIDAU",
+        )
         assert [p.code for p in place_search(Place.objects.all(), query="suoi dau")] == ["KCN-SUOIDAU"]
         assert [p.code for p in place_search(Place.objects.all(), query="kcn-suoidau")] == ["KCN-SUOIDAU"]
         assert list(place_search(Place.objects.all(), query="ninh thuy")) == []
@@ -82,7 +86,10 @@ class TestAreaScope:
     def test_district_user_sees_only_the_district(self, area_tree, make_user):
         user = make_user("huyen", area=area_tree["cam_lam"], role=GroupRole.ROLE_AREA_IT_TEAM)
         assert names(areas_visible_to(user=user)) == [
-            "Huyện Cam Lâm", "Thị trấn Cam Đức", "Thôn Đồng Cau", "Xã Suối Tân",
+            "Huyện Cam Lâm",
+            "Thị trấn Cam Đức",
+            "Thôn Đồng Cau",
+            "Xã Suối Tân",
         ]
 
     def test_commune_user_sees_the_commune_and_its_villages(self, area_tree, make_user):
@@ -102,7 +109,9 @@ class TestAreaScope:
 
     def test_other_models_are_scoped_through_their_area(self, area_tree, make_user):
         inside = Place.objects.create(kind=Place.KIND_CHECKPOINT, name="Chốt A", area=area_tree["dong_cau"])
-        outside = Place.objects.create(kind=Place.KIND_CHECKPOINT, name="Chốt B", area=area_tree["vinh_luong"])
+        outside = Place.objects.create(
+            kind=Place.KIND_CHECKPOINT, name="Chốt B", area=area_tree["vinh_luong"]
+        )
         user = make_user("huyen", area=area_tree["cam_lam"])
 
         assert list(scope_queryset(Place.objects.all(), user=user)) == [inside]
@@ -112,8 +121,9 @@ class TestAreaScope:
     def test_a_sibling_with_a_longer_path_prefix_is_not_inside(self, make_user, db):
         # Paths are fixed-width steps, so "0001" never prefixes a sibling such as "00010"…
         province = Area.add_root(code="99", name="Tỉnh Thử", level_label="Tỉnh")
-        districts = [province.add_child(code=f"9{n:02d}", name=f"Huyện {n}", level_label="Huyện")
-                     for n in range(12)]
+        districts = [
+            province.add_child(code=f"9{n:02d}", name=f"Huyện {n}", level_label="Huyện") for n in range(12)
+        ]
         user = make_user("h1", area=districts[1])
         assert names(areas_visible_to(user=user)) == ["Huyện 1"]
 
@@ -127,8 +137,9 @@ def test_place_code_is_generated_and_capacity_only_where_it_applies(area_tree):
         checkpoint.full_clean()
     assert "capacity" in error.value.message_dict
 
-    facility = Place.objects.create(kind=Place.KIND_QUARANTINE_FACILITY, name="Khu cách ly",
-                                    area=area_tree["suoi_tan"], capacity=200)
+    facility = Place.objects.create(
+        kind=Place.KIND_QUARANTINE_FACILITY, name="Khu cách ly", area=area_tree["suoi_tan"], capacity=200
+    )
     assert facility.code.startswith("CL-") and len(facility.code) == 8
     facility.full_clean()
 

@@ -18,7 +18,7 @@ from website.models import HomePage
 
 DEMO_DIR = Path(__file__).resolve().parent
 DEMO_PROVINCE_CODE = "56"  # Khánh Hòa
-PASSWORD_FILE_NAME = "demo_password"
+PASSWORD_FILE_NAME = "demo_password"  # noqa: S105 - a file name, not a password
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,9 @@ def demo_home_page_ensure() -> HomePage:
         )
     site = Site.objects.filter(is_default_site=True).first()
     if site is None:
-        Site.objects.create(hostname="localhost", root_page=home, is_default_site=True, site_name="Outbreak Desk")
+        Site.objects.create(
+            hostname="localhost", root_page=home, is_default_site=True, site_name="Outbreak Desk"
+        )
     elif site.root_page_id != home.pk:
         old_root = site.root_page
         site.root_page = home

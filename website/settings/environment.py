@@ -37,7 +37,11 @@ def database_config(env: Mapping[str, str], sqlite_path: Path) -> dict:
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(sqlite_path),
         # Several threads of the one ASGI process write: wait rather than fail at once.
-        "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
+        "OPTIONS": {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL;",
+        },
     }
 
 
@@ -88,3 +92,13 @@ def caches_config(env: Mapping[str, str]) -> dict:
             "KEY_PREFIX": CACHE_KEY_PREFIX,
         }
     }
+
+
+def env_required(env: Mapping[str, str], name: str) -> str:
+    """A variable production cannot run without: no default, a clear error if unset."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    value = env.get(name, "").strip()
+    if not value:
+        raise ImproperlyConfigured(f"{name} must be set in the environment for production.")
+    return value

@@ -1,18 +1,18 @@
 """Production: every secret and host comes from the environment, with no default.
 
-A missing SECRET_KEY, ALLOWED_HOSTS or CSRF_TRUSTED_ORIGINS stops start-up with a
-KeyError naming it, rather than running with an unsafe guess.
+A missing SECRET_KEY, ALLOWED_HOSTS or CSRF_TRUSTED_ORIGINS stops start-up with an error
+naming it, rather than running with an unsafe guess.
 """
 
 import os
 
 from .base import *  # noqa: F403
-from .environment import env_flag, env_list
+from .environment import env_flag, env_list, env_required
 
 DEBUG = False
-SECRET_KEY = os.environ["SECRET_KEY"]
-os.environ["ALLOWED_HOSTS"]  # noqa: B018 - fail fast when unset
-os.environ["CSRF_TRUSTED_ORIGINS"]  # noqa: B018
+SECRET_KEY = env_required(os.environ, "SECRET_KEY")
+env_required(os.environ, "ALLOWED_HOSTS")
+env_required(os.environ, "CSRF_TRUSTED_ORIGINS")
 ALLOWED_HOSTS = env_list(os.environ, "ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env_list(os.environ, "CSRF_TRUSTED_ORIGINS")
 

@@ -1,0 +1,86 @@
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.models import Group
+from wagtail.models import Page, Site
+
+from places.models import Area, Place, UserArea
+from website.demo.load import DEMO_USERS, demo_load
+from website.models import HomePage
+
+PASSWORD = "demo-pass-2021"
+
+
+def row_counts():
+    return {
+        model.__name__: model.objects.count()
+        for model in (Area, Place, get_user_model(), Group, UserArea, Page, Site)
+    }
+
+
+@pytest.fixture
+def demo(db):
+    demo_load(password=PASSWORD)
+
+
+def test_demo_loads_twice_with_the_same_row_counts(demo):
+    first = row_counts()
+    demo_load(password=PASSWORD)
+    assert row_counts() == first
+    assert first["Place"] >= 15
+    assert first["User"] == len(DEMO_USERS)
+    assert Area.find_problems() == ([], [], [], [], [])
+
+
+def test_demo_province_has_2021_districts_and_sample_villages(demo):
+    province = Area.objects.get(code="56")
+    assert province.name == "Tỉnh Khánh Hòa"
+    assert {a.name for a in province.get_children()} >= {
+        "Huyện Cam Lâm",
+        "Thị xã Ninh Hòa",
+        "Thành phố Nha Trang",
+    }
+    villages = Area.objects.filter(level_label__in=["Thôn", "Tổ dân phố"])
+    assert villages.values("path").count() >= 20
+    communes_with_villages = {v.get_parent().code for v in villages}
+    assert len(communes_with_villages) >= 5
+
+
+def test_demo_places_cover_every_kind_needed(demo):
+    kinds = set(Place.objects.values_list("kind", flat=True))
+    assert kinds >= {
+        Place.KIND_CHECKPOINT,
+        Place.KIND_INDUSTRIAL_PARK,
+        Place.KIND_QUARANTINE_FACILITY,
+        Place.KIND_VACCINATION_SITE,
+        Place.KIND_TESTING_SITE,
+    }
+    assert all(p.latitude and p.longitude for p in Place.objects.all())
+    assert not Place.objects.filter(kind=Place.KIND_QUARANTINE_FACILITY, capacity__isnull=True).exists()
+
+
+def test_each_demo_user_logs_in_with_an_area_and_role(demo):
+    for spec in DEMO_USERS:
+        user = authenticate(username=spec.username, password=PASSWORD)
+        assert user is not None, spec.username
+        assert UserArea.objects.get(user=user).area.code == spec.area_code
+        if spec.role:
+            assert user.groups.filter(product_role__role=spec.role).exists()
+
+
+def test_home_page_is_the_site_root_and_serves(demo, client):
+    site = Site.objects.get(is_default_site=True)
+    assert isinstance(site.root_page.specific, HomePage)
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "Outbreak Desk — Khánh Hòa" in response.content.decode()
+
+
+def test_admin_login_page_is_vietnamese(demo, client):
+    html = client.get("/admin/login/").content.decode()
+    assert "Đăng nhập" in html
+
+
+def test_content_api_lists_the_home_page(demo, client):
+    response = client.get("/api/v2/pages/")
+    assert response.status_code == 200
+    assert "Outbreak Desk — Khánh Hòa" in [item["title"] for item in response.json()["items"]]
