@@ -41,6 +41,22 @@ def postgres(settings):
 
 
 @pytest.fixture
+def wagtail_root(db):
+    """Wagtail's default locale and root page, as its migrations create them.
+
+    A transactional test's flush removes them for the tests after it; this puts them back.
+    """
+    from django.conf import settings
+    from wagtail.models import Locale, Page
+
+    locale, _ = Locale.objects.get_or_create(language_code=settings.LANGUAGE_CODE)
+    root = Page.get_first_root_node()
+    if root is None:
+        root = Page.add_root(title="Root", slug="root", locale=locale)
+    return root
+
+
+@pytest.fixture
 def area_tree(db):
     """A small province: two districts, communes under them, a village under one commune.
 

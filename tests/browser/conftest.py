@@ -40,7 +40,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live_asgi_server(transactional_db):
+def live_asgi_server(transactional_db, wagtail_root):
     """Base URL of uvicorn serving ``website.asgi`` (HTTP and WebSocket)."""
     from website.asgi import application
 
@@ -60,7 +60,9 @@ def live_asgi_server(transactional_db):
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop in the main thread while the
+# browser is open, which async_to_sync in other test packages must not find there.
+@pytest.fixture(scope="package")
 def browser():
     require(bool(shutil.which(CHROMIUM)), f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright

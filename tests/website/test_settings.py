@@ -166,3 +166,9 @@ def test_job_waits_for_a_real_worker_with_redis(redis_url):
     job.refresh()
     assert job.is_finished
     assert job.return_value() == 42
+
+
+def test_models_and_migrations_agree(db):
+    from django.core.management import call_command
+
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
