@@ -27,12 +27,12 @@ def scoped_area_field(user, **kwargs) -> AreaChoiceField:
 class AreaForm(WagtailAdminModelForm):
     """Edits an area and where it hangs in the tree; saving keeps the tree consistent."""
 
-    parent = forms.ModelChoiceField(queryset=Area.objects.none(), required=False, label=_("part of"))
+    parent = forms.ModelChoiceField(queryset=Area.objects.none(), required=False, label=_("Part of"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["parent"] = scoped_area_field(
-            self.for_user, required=False, label=_("part of"), help_text=_("Empty for a province.")
+            self.for_user, required=False, label=_("Part of"), help_text=_("Empty for a province.")
         )
         if self.instance.pk:
             self.fields["parent"].initial = self.instance.get_parent()

@@ -94,7 +94,7 @@ class AreaViewSet(ModelViewSet):
         "name",
         "level_label",
         "code",
-        Column("parent_name", label=_("part of")),
+        Column("parent_name", label=_("Part of")),
         "population",
     ]
     list_filter = ["depth", "level_label"]

@@ -10,7 +10,6 @@ urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("api/v2/", content_api.urls),
-    path("django-rq/", include("django_rq.urls")),
 ]
 
 if settings.DEBUG:

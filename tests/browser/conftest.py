@@ -75,8 +75,11 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    """A fresh browser context (no cookies) with a desktop viewport."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
+    """A fresh browser context (no cookies), desktop-sized, asking for English pages.
+
+    The product answers in Vietnamese whatever the browser asks for.
+    """
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page

@@ -58,7 +58,6 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -99,6 +98,8 @@ CHANNEL_LAYERS = channel_layers_config(os.environ)
 CACHES = caches_config(os.environ)
 
 # --- Language and time ---------------------------------------------------------------------
+# Vietnamese whatever the browser asks for: no LocaleMiddleware. Staff who prefer English
+# choose it in their Wagtail account settings.
 LANGUAGE_CODE = "vi"
 LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]
 WAGTAILADMIN_PERMITTED_LANGUAGES = LANGUAGES
