@@ -84,3 +84,17 @@ def test_content_api_lists_the_home_page(demo, client):
     response = client.get("/api/v2/pages/")
     assert response.status_code == 200
     assert "Outbreak Desk — Khánh Hòa" in [item["title"] for item in response.json()["items"]]
+
+
+def test_demo_password_comes_from_the_environment_or_is_kept_once_generated(monkeypatch, settings, tmp_path):
+    from website.demo.load import demo_password
+
+    monkeypatch.setenv("DEMO_PASSWORD", "tu-bien-moi-truong")
+    assert demo_password() == "tu-bien-moi-truong"
+
+    monkeypatch.delenv("DEMO_PASSWORD")
+    settings.VAR_DIR = tmp_path
+    generated = demo_password()
+    assert len(generated) >= 12
+    assert demo_password() == generated
+    assert (tmp_path / "demo_password").stat().st_mode & 0o077 == 0
