@@ -25,6 +25,7 @@ ADMIN_ACCESS = "wagtailadmin.access_admin"
 _AREA_DATA = ("places.view_area", "places.add_area", "places.change_area")
 _PLACE_DATA = ("places.view_place", "places.add_place", "places.change_place")
 _USERS = ("auth.add_user", "auth.change_user", "auth.view_user")
+_SUBMISSIONS = ("forms_engine.view_submission",)
 
 ROLE_SPECS = (
     RoleSpec(
@@ -38,6 +39,8 @@ ROLE_SPECS = (
             "places.delete_place",
             *_USERS,
             "auth.delete_user",
+            *_SUBMISSIONS,
+            "forms_engine.change_submission",
             "wagtailcore.add_workflow",
             "wagtailcore.change_workflow",
             "wagtailcore.add_task",
@@ -48,15 +51,19 @@ ROLE_SPECS = (
         GroupRole.ROLE_AREA_IT_TEAM,
         "Tổ Công nghệ thông tin địa bàn",
         # Keeps its own villages and residential groups up to date, hence the area rights.
-        (ADMIN_ACCESS, *_AREA_DATA, *_PLACE_DATA, *_USERS),
+        (ADMIN_ACCESS, *_AREA_DATA, *_PLACE_DATA, *_USERS, *_SUBMISSIONS),
     ),
     RoleSpec(GroupRole.ROLE_FIELD_STAFF, "Cán bộ thực địa", ("places.view_place",)),
     RoleSpec(
         GroupRole.ROLE_APPROVER,
         "Người phê duyệt",
-        (ADMIN_ACCESS, "places.view_area", "places.view_place"),
+        (ADMIN_ACCESS, "places.view_area", "places.view_place", *_SUBMISSIONS),
     ),
-    RoleSpec(GroupRole.ROLE_LEADER, "Lãnh đạo", (ADMIN_ACCESS, "places.view_area", "places.view_place")),
+    RoleSpec(
+        GroupRole.ROLE_LEADER,
+        "Lãnh đạo",
+        (ADMIN_ACCESS, "places.view_area", "places.view_place", *_SUBMISSIONS),
+    ),
     RoleSpec(GroupRole.ROLE_COMMUNICATIONS, "Truyền thông", (ADMIN_ACCESS,)),
 )
 

@@ -1,11 +1,15 @@
 """Wagtail admin viewsets for areas and places, scoped to the user's area."""
 
 from django.http import Http404
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+from wagtail import hooks
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, ObjectList
+from wagtail.admin.ui.menus import MenuItem
 from wagtail.admin.ui.tables import Column
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
+from wagtail.admin.widgets import Button
 from wagtail.log_actions import log
 
 from .forms import AreaForm, PlaceForm
@@ -115,11 +119,27 @@ class AreaViewSet(ModelViewSet):
 # --- Places --------------------------------------------------------------------------------
 
 
+def place_links(place: Place) -> list[tuple[str, str]]:
+    """(label, URL) links other apps offer on a place's screens, e.g. its QR posters.
+
+    Apps register ``@hooks.register("place_links")`` functions taking a place, so that this
+    app needs to import none of them.
+    """
+    return [link for provide in hooks.get_hooks("place_links") for link in provide(place)]
+
+
 class PlaceIndexView(ScopedIndexView):
     search_function = staticmethod(place_search)
 
     def get_base_queryset(self):
         return super().get_base_queryset().select_related("area")
+
+    def get_list_more_buttons(self, instance):
+        links = [
+            MenuItem(label, url=url, icon_name="download", priority=50)
+            for label, url in place_links(instance)
+        ]
+        return [*super().get_list_more_buttons(instance), *links]
 
 
 class PlaceCreateView(ScopedViewMixin, generic.CreateView):
@@ -135,7 +155,13 @@ class PlaceDeleteView(ScopedViewMixin, generic.DeleteView):
 
 
 class PlaceInspectView(ScopedViewMixin, generic.InspectView):
-    pass
+    @cached_property
+    def header_more_buttons(self):
+        links = [
+            Button(label, url=url, icon_name="download", priority=50)
+            for label, url in place_links(self.object)
+        ]
+        return [*super().header_more_buttons, *links]
 
 
 class PlaceViewSet(ModelViewSet):

@@ -4,12 +4,18 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
-from .api import content_api
+from forms_engine import pwa
+
+from .api import api_v1, content_api
 
 urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
+    path("api/v1/", api_v1.urls),
     path("api/v2/", content_api.urls),
+    # At the root so that the service worker's scope covers every form page.
+    path("sw.js", pwa.service_worker, name="service_worker"),
+    path("manifest.webmanifest", pwa.manifest, name="web_manifest"),
 ]
 
 if settings.DEBUG:

@@ -14,6 +14,7 @@ from wagtail.models import Page, Site
 from places.loaders import load_areas_file, load_villages_csv, package_data_path
 from places.models import Area, GroupRole, Place, UserArea
 from places.roles import roles_ensure
+from website.demo.forms import demo_forms_load
 from website.models import HomePage
 
 DEMO_DIR = Path(__file__).resolve().parent
@@ -71,8 +72,10 @@ def demo_load(*, password: str) -> list[str]:
     ]
     roles_ensure()
     demo_users_load(password=password)
-    demo_home_page_ensure()
+    home = demo_home_page_ensure()
+    forms = demo_forms_load(home=home)
     report.append(f"users: {', '.join(u.username for u in DEMO_USERS)}")
+    report.append(f"forms: {len(forms)}")
     return report
 
 

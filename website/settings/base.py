@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "wagtail.search",
     "wagtail.admin",
     "wagtail.api.v2",
+    "wagtail.api.v3",  # API tokens issued and revoked in the admin (Bearer auth for /api/v1/)
     "wagtail",
     "wagtailgeowidget",
     "modelcluster",
@@ -139,6 +140,14 @@ WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.databa
 WAGTAIL_GRAVATAR_PROVIDER_URL = None
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "pdf", "xlsx", "zip"]
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
+
+# --- Submissions -------------------------------------------------------------------------------
+# Largest JSON body a submission may have (photos travel separately as uploads).
+SUBMISSION_MAX_BYTES = int(os.environ.get("SUBMISSION_MAX_BYTES", 256 * 1024))
+# (requests, seconds) per client IP; public forms only. Staff are identified, not throttled.
+RATE_LIMITS = {
+    "public-submit": (int(os.environ.get("PUBLIC_SUBMISSIONS_PER_MINUTE", "20")), 60),
+}
 
 # --- Maps ----------------------------------------------------------------------------------
 # Tiles come from a tile server the province chooses; the maps still work without tiles.

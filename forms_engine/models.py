@@ -1,0 +1,209 @@
+"""Forms (Wagtail pages), their published versions and their submissions."""
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.panels import FieldPanel, HelpPanel, MultiFieldPanel
+from wagtail.fields import RichTextField, StreamField
+from wagtail.models import Page
+
+from places.models import Area, Place
+
+from .blocks import FormFieldsBlock
+from .keys import assign_keys, check_against_version
+
+KIND_CHECKPOINT = "checkpoint"
+KIND_TRACING = "tracing"
+KIND_QUARANTINE_CHECKIN = "quarantine_checkin"
+KIND_VACCINATION = "vaccination"
+KIND_TESTING = "testing"
+KIND_HEALTH_DECLARATION = "health_declaration"
+KIND_CUSTOM = "custom"
+KIND_CHOICES = [
+    (KIND_CHECKPOINT, _("Checkpoint declaration")),
+    (KIND_TRACING, _("Tracing interview")),
+    (KIND_QUARANTINE_CHECKIN, _("Quarantine check-in")),
+    (KIND_VACCINATION, _("Vaccination record")),
+    (KIND_TESTING, _("Test result")),
+    (KIND_HEALTH_DECLARATION, _("Health declaration")),
+    (KIND_CUSTOM, _("Custom")),
+]
+
+ROLES_HELP = _(
+    "Roles tell the system what a field means. Checkpoint: person, direction, place, origin, "
+    "destination, vehicle_plate, symptoms, companions. Tracing: person, workplace, onset_date, "
+    "contacts (repeat with relationship, setting, exposure_date). Quarantine check-in: person, "
+    "quarantine_type, place, temperature, spo2, symptoms. Vaccination: person, vaccine, dose, "
+    "vaccination_date, place, lot_number. Testing: person, test_type, pooled_sample_id, "
+    "sample_date, place, test_result, ct_value. Health declaration: person, place, symptoms, "
+    "exposure, consent. See docs/forms.md."
+)
+
+
+class FormPage(Page):
+    """A form an admin designs: its fields are blocks; each publication is a new version."""
+
+    kind = models.CharField(_("kind"), max_length=32, choices=KIND_CHOICES, default=KIND_CUSTOM)
+    area = models.ForeignKey(
+        Area,
+        verbose_name=_("area"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Where the form is used; area pickers start here."),
+    )
+    is_public = models.BooleanField(
+        _("public"),
+        default=False,
+        help_text=_("Anyone may submit without logging in (health declarations by QR)."),
+    )
+    intro = RichTextField(_("introduction"), blank=True)
+    fields = StreamField(FormFieldsBlock(), verbose_name=_("fields"), blank=True)
+    thank_you_text = models.CharField(
+        _("thank-you text"), max_length=300, blank=True, default="Đã ghi nhận. Cảm ơn bạn!"
+    )
+
+    content_panels = [
+        *Page.content_panels,
+        MultiFieldPanel(
+            [FieldPanel("kind"), FieldPanel("area"), FieldPanel("is_public")],
+            heading=_("form"),
+        ),
+        FieldPanel("intro"),
+        HelpPanel(content=ROLES_HELP, heading=_("roles")),
+        FieldPanel("fields"),
+        FieldPanel("thank_you_text"),
+    ]
+    subpage_types = []
+
+    class Meta:
+        verbose_name = _("form")
+        verbose_name_plural = _("forms")
+
+    def clean(self):
+        super().clean()
+        errors = assign_keys(self.fields)
+        latest = self.versions.order_by("-number").first() if self.pk else None
+        if latest and self.submissions.exists():
+            errors += check_against_version(self.fields, latest.schema)
+        if errors:
+            raise ValidationError({"fields": errors})
+
+    def get_template(self, request, *args, **kwargs):
+        return "forms_engine/form_page.html"
+
+    def get_context(self, request, *args, **kwargs):
+        """The page renders from the same schema document the API serves."""
+        from .schema import form_document
+        from .selectors import may_use_staff_form
+
+        context = super().get_context(request, *args, **kwargs)
+        version = self.current_version
+        qr_code = request.GET.get("qr", "").strip().upper()[:20]
+        qr_place = Place.objects.filter(code=qr_code, is_active=True).first() if qr_code else None
+        context.update(
+            form_document=form_document(version) if version else None,
+            qr_place={"code": qr_place.code, "name": qr_place.name} if qr_place else None,
+            login_required=not self.is_public and not may_use_staff_form(self, user=request.user),
+        )
+        return context
+
+    @property
+    def current_version(self) -> "FormVersion | None":
+        return self.versions.order_by("-number").first()
+
+
+class FormVersion(models.Model):
+    """The schema of one published revision, frozen: submissions always show these labels."""
+
+    form = models.ForeignKey(FormPage, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField(_("version"))
+    revision = models.ForeignKey(
+        "wagtailcore.Revision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    schema = models.JSONField(_("schema"))
+    published_at = models.DateTimeField(_("published at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("form version")
+        verbose_name_plural = _("form versions")
+        constraints = [models.UniqueConstraint(fields=["form", "number"], name="unique_form_version")]
+
+    def __str__(self):
+        return f"{self.form.title} v{self.number}"
+
+
+class Submission(models.Model):
+    """One filled form. Committed before anything else happens; never silently lost."""
+
+    STATUS_ACCEPTED = "accepted"
+    STATUS_IN_REVIEW = "in_review"
+    STATUS_REJECTED = "rejected"
+    STATUS_CHOICES = [
+        (STATUS_ACCEPTED, _("Accepted")),
+        (STATUS_IN_REVIEW, _("In review")),
+        (STATUS_REJECTED, _("Rejected")),
+    ]
+    SOURCE_WEB = "web"
+    SOURCE_OFFLINE = "offline"
+    SOURCE_API = "api"
+    SOURCE_IMPORT = "import"
+    SOURCE_CHOICES = [
+        (SOURCE_WEB, _("Web")),
+        (SOURCE_OFFLINE, _("Offline (sent later)")),
+        (SOURCE_API, _("API")),
+        (SOURCE_IMPORT, _("Import")),
+    ]
+
+    form = models.ForeignKey(
+        FormPage, verbose_name=_("form"), on_delete=models.PROTECT, related_name="submissions"
+    )
+    version = models.ForeignKey(
+        FormVersion, verbose_name=_("version"), on_delete=models.PROTECT, related_name="+"
+    )
+    client_id = models.UUIDField(_("client id"), default=uuid.uuid4)
+    data = models.JSONField(_("data"))
+    data_hash = models.CharField(max_length=64, editable=False)
+    status = models.CharField(_("status"), max_length=16, choices=STATUS_CHOICES, default=STATUS_ACCEPTED)
+    status_reason = models.TextField(_("reason"), blank=True)
+    source = models.CharField(_("source"), max_length=16, choices=SOURCE_CHOICES, default=SOURCE_WEB)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    token = models.ForeignKey(
+        "wagtailcore.APIToken",
+        verbose_name=_("API token"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    area = models.ForeignKey(
+        Area, verbose_name=_("area"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    place = models.ForeignKey(
+        Place, verbose_name=_("place"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    client_created_at = models.DateTimeField(_("filled at (device time)"), null=True, blank=True)
+    created_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("submission")
+        verbose_name_plural = _("submissions")
+        ordering = ["-created_at"]
+        constraints = [
+            # Retries of one submission, however concurrent, can never make two rows.
+            models.UniqueConstraint(fields=["form", "client_id"], name="unique_submission_client_id"),
+        ]
+        indexes = [models.Index(fields=["form", "status", "created_at"])]
+
+    def __str__(self):
+        return f"{self.form.title} #{self.pk}"

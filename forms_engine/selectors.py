@@ -1,0 +1,50 @@
+"""Reads of forms and their versions, limited to what the caller may use."""
+
+from django.db.models import OuterRef, Subquery
+
+from places.models import Area
+from places.selectors import area_scope
+
+from .models import FormPage, FormVersion
+
+
+def latest_version(form: FormPage) -> FormVersion | None:
+    return form.versions.order_by("-number").first()
+
+
+def _with_latest_version(queryset):
+    latest = FormVersion.objects.filter(form=OuterRef("pk")).order_by("-number")
+    return queryset.annotate(latest_version_id=Subquery(latest.values("pk")[:1])).exclude(
+        latest_version_id=None
+    )
+
+
+def may_use_staff_form(form: FormPage, *, user) -> bool:
+    """Staff forms: logged-in users whose area overlaps the form's (either contains the other)."""
+    scope = area_scope(user=user)
+    if scope is True:
+        return True
+    if not isinstance(scope, Area):
+        return False
+    return scope.contains(form.area) or form.area.contains(scope)
+
+
+def forms_visible_to(*, user) -> list[tuple[FormPage, FormVersion]]:
+    """Live forms with a published version that ``user`` may fill: (form, latest version)."""
+    forms = _with_latest_version(FormPage.objects.live().select_related("area")).order_by("title")
+    usable = [f for f in forms if f.is_public or may_use_staff_form(f, user=user)]
+    versions = FormVersion.objects.in_bulk([f.latest_version_id for f in usable])
+    return [(f, versions[f.latest_version_id]) for f in usable]
+
+
+def form_for_caller(*, slug: str, user) -> tuple[FormPage | None, FormVersion | None]:
+    """(form, version) by slug; version None when the caller may not use the form (login first)."""
+    form = FormPage.objects.live().select_related("area").filter(slug=slug).first()
+    if form is None:
+        return None, None
+    version = latest_version(form)
+    if version is None:
+        return None, None
+    if form.is_public or may_use_staff_form(form, user=user):
+        return form, version
+    return form, None

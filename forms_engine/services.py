@@ -1,0 +1,95 @@
+"""Writes: form versions on publication, submissions."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+from places.models import Area, Place
+from places.selectors import user_area
+
+from .models import FormPage, FormVersion, Submission
+from .schema import fields_schema
+
+
+@transaction.atomic
+def form_version_publish(*, form: FormPage, revision=None) -> FormVersion:
+    """Freeze the published fields as the form's next version."""
+    form = FormPage.objects.select_for_update().get(pk=form.pk)
+    number = (form.versions.aggregate(last=Max("number"))["last"] or 0) + 1
+    return FormVersion.objects.create(
+        form=form, number=number, revision=revision, schema=fields_schema(form.fields)
+    )
+
+
+# --- submissions -------------------------------------------------------------------------------
+
+AREA_ROLES = ("destination", "area")
+
+
+@dataclass
+class SubmissionOutcome:
+    submission: Submission
+    created: bool
+    same_data: bool
+
+
+def data_fingerprint(data) -> str:
+    """A stable hash of what the client sent, to tell a replay from a conflicting reuse."""
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def derive_area_and_place(*, version: FormVersion, result, qr_place: Place | None, user) -> tuple:
+    """The submission's area and place, from field roles (docs/forms.md), the QR, the user."""
+    # Top-level fields only: a role inside a repeat group (a contact's address) is not the submission's.
+    by_role = {spec["role"]: spec["key"] for spec in version.schema if spec.get("role") and spec.get("key")}
+    place = qr_place or result.places.get(by_role.get("place", ""))
+    for role in AREA_ROLES:
+        if by_role.get(role) in result.areas:
+            return result.areas[by_role[role]], place
+    person_area = result.areas.get(f"{by_role['person']}.home_area") if "person" in by_role else None
+    if person_area:
+        return person_area, place
+    if place:
+        return place.area, place
+    return user_area(user=user), place
+
+
+def submission_create(
+    *,
+    version: FormVersion,
+    client_id,
+    raw_data: dict,
+    cleaned_data: dict,
+    area: Area | None,
+    place: Place | None,
+    user=None,
+    token=None,
+    source: str = Submission.SOURCE_WEB,
+    client_created_at=None,
+) -> SubmissionOutcome:
+    """Store a validated submission once per client_id, however many times it is retried."""
+    fingerprint = data_fingerprint(raw_data)
+    try:
+        with transaction.atomic():
+            submission = Submission.objects.create(
+                form_id=version.form_id,
+                version=version,
+                client_id=client_id,
+                data=cleaned_data,
+                data_hash=fingerprint,
+                status=Submission.STATUS_ACCEPTED,
+                source=source,
+                submitted_by=user if getattr(user, "is_authenticated", False) else None,
+                token=token,
+                area=area,
+                place=place,
+                client_created_at=client_created_at,
+            )
+        return SubmissionOutcome(submission, created=True, same_data=True)
+    except IntegrityError:
+        existing = Submission.objects.get(form_id=version.form_id, client_id=client_id)
+        return SubmissionOutcome(existing, created=False, same_data=existing.data_hash == fingerprint)

@@ -1,0 +1,116 @@
+"""The admin's submission listings (scoped by area) and the detail view with version labels."""
+
+import json
+
+import django_filters
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
+from wagtail.admin.ui.tables import DateColumn
+from wagtail.admin.views import generic
+from wagtail.admin.viewsets.model import ModelViewSet
+
+from places.forms import AreaChoiceField
+from places.models import Area
+from places.selectors import areas_visible_to
+from places.views import ScopedIndexView, ScopedViewMixin
+
+from .display import submission_rows
+from .models import FormPage, Submission
+
+
+def submission_search(queryset, *, query: str):
+    """Client id, or any text in the data (names, phones, plates), case-insensitively."""
+    text = query.strip()
+    # SQLite keeps JSON with non-ASCII letters escaped (\u1ed9); PostgreSQL keeps them as is.
+    escaped = json.dumps(text)[1:-1]
+    return queryset.annotate(data_text=Cast("data", TextField())).filter(
+        Q(data_text__icontains=text) | Q(data_text__icontains=escaped) | Q(client_id__startswith=text.lower())
+    )
+
+
+class AreaSubtreeFilter(django_filters.ModelChoiceFilter):
+    field_class = AreaChoiceField
+
+    def filter(self, queryset, area):
+        return queryset.filter(area__path__startswith=area.path) if area else queryset
+
+
+class SubmissionFilterSet(WagtailFilterSet):
+    form = django_filters.ModelChoiceFilter(queryset=FormPage.objects.all(), label=_("form"))
+    status = django_filters.ChoiceFilter(choices=Submission.STATUS_CHOICES, label=_("status"))
+    source = django_filters.ChoiceFilter(choices=Submission.SOURCE_CHOICES, label=_("source"))
+    area = AreaSubtreeFilter(queryset=Area.objects.none(), label=_("area"))
+    created_at = django_filters.DateFromToRangeFilter(label=_("received at"), widget=DateRangePickerWidget)
+
+    class Meta:
+        model = Submission
+        fields = ["form", "status", "source", "place", "area", "created_at"]
+
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, request=request, **kwargs)
+        if request is not None:
+            self.filters["area"].queryset = areas_visible_to(user=request.user).order_by("path")
+
+
+class SubmissionIndexView(ScopedIndexView):
+    search_function = staticmethod(submission_search)
+
+    def get_base_queryset(self):
+        return super().get_base_queryset().select_related("form", "version", "area", "place", "submitted_by")
+
+
+class SubmissionInspectView(ScopedViewMixin, generic.InspectView):
+    template_name = "forms_engine/admin/submission_inspect.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["rows"] = submission_rows(self.object.version.schema, self.object.data)
+        return context
+
+
+class SubmissionViewSet(ModelViewSet):
+    model = Submission
+    icon = "form"
+    menu_label = _("Submissions")
+    menu_order = 150
+    add_to_admin_menu = True
+    name = "submissions"
+    index_view_class = SubmissionIndexView
+    inspect_view_class = SubmissionInspectView
+    inspect_view_enabled = True
+    filterset_class = SubmissionFilterSet
+    search_fields = ["client_id"]  # enables the search box; SubmissionIndexView searches the data
+    list_per_page = 50
+    list_display = [
+        "__str__",
+        "form",
+        DateColumn("created_at", label=_("received at")),
+        "status",
+        "area",
+        "place",
+        "source",
+    ]
+    list_export = [
+        "id",
+        "client_id",
+        "form",
+        "version",
+        "status",
+        "source",
+        "area",
+        "place",
+        "created_at",
+        "data",
+    ]
+    export_filename = "submissions"
+    # Submissions arrive through forms, the API and imports; the admin never creates them and
+    # never edits their data (corrections come with the approval workflow).
+    form_fields = ["status", "status_reason"]
+
+    def get_urlpatterns(self):
+        return [pattern for pattern in super().get_urlpatterns() if pattern.name != "add"]
+
+    def get_index_view_kwargs(self, **kwargs):
+        return {**super().get_index_view_kwargs(**kwargs), "add_url_name": None}
