@@ -16,7 +16,8 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from ninja import Query, Router, Schema
+from ninja import File, Query, Router, Schema
+from ninja.files import UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
 from wagtail.api.v3.auth import BearerTokenAuth
 
@@ -28,6 +29,7 @@ from .ratelimit import rate_limit_hit
 from .schema import form_document
 from .selectors import form_for_caller, forms_visible_to
 from .services import derive_area_and_place, submission_create
+from .uploads import TOO_LARGE, upload_store
 from .validation import SubmissionValidator
 
 router = Router(tags=["forms"])
@@ -59,8 +61,13 @@ def language_of(request: HttpRequest) -> str:
     return "en" if accepted.startswith("en") else settings.LANGUAGE_CODE
 
 
+def json_response(payload: dict, status: int) -> JsonResponse:
+    """JSON with Vietnamese letters as they are, not \\u escapes."""
+    return JsonResponse(payload, status=status, json_dumps_params={"ensure_ascii": False})
+
+
 def error_response(status: int, detail: str, **extra) -> JsonResponse:
-    return JsonResponse({"detail": detail, **extra}, status=status)
+    return json_response({"detail": detail, **extra}, status)
 
 
 # --- forms -------------------------------------------------------------------------------
@@ -126,7 +133,7 @@ def _submission_post(request, slug: str):
         return response
     body, problem = parse_body(request)
     if problem:
-        return JsonResponse({"errors": problem}, status=400)
+        return json_response({"errors": problem}, 400)
     scope = area_scope(user=user)
     validator = SubmissionValidator(
         version.schema,
@@ -142,7 +149,7 @@ def _submission_post(request, slug: str):
         if qr_place is None:
             result.errors.setdefault("qr", []).append(_("This QR code is not known."))
     if result.errors:
-        return JsonResponse({"errors": result.errors}, status=400)
+        return json_response({"errors": result.errors}, 400)
     area, place = derive_area_and_place(version=version, result=result, qr_place=qr_place, user=user)
     outcome = submission_create(
         version=version,
@@ -159,10 +166,8 @@ def _submission_post(request, slug: str):
     submission = outcome.submission
     payload = {"id": submission.pk, "client_id": str(submission.client_id), "status": submission.status}
     if not outcome.same_data:
-        return JsonResponse(
-            {**payload, "detail": _("This client_id was already used for other data.")}, status=409
-        )
-    return JsonResponse(payload, status=201 if outcome.created else 200)
+        return json_response({**payload, "detail": _("This client_id was already used for other data.")}, 409)
+    return json_response(payload, 201 if outcome.created else 200)
 
 
 SOURCES_FROM_CLIENTS = {Submission.SOURCE_WEB, Submission.SOURCE_OFFLINE, Submission.SOURCE_API}
@@ -258,6 +263,27 @@ def submission_list(request, filters: Query[SubmissionFilters]):
     if filters.date_to:
         queryset = queryset.filter(created_at__date__lte=filters.date_to)
     return queryset.order_by("-created_at")
+
+
+# --- uploads -----------------------------------------------------------------------------
+
+
+@router.post("/uploads", summary="Send a photo or file for a form field; returns its id")
+def upload_post(request, file: File[UploadedFile]):
+    limit = settings.UPLOAD_MAX_MB * 1024 * 1024
+    if int(request.headers.get("Content-Length") or 0) > limit + 64 * 1024:
+        return error_response(413, str(TOO_LARGE % {"mb": settings.UPLOAD_MAX_MB}))
+    user, _token = caller(request)
+    if not user.is_authenticated and (retry_after := rate_limit_hit(request, scope="public-upload")):
+        response = error_response(429, _("Too many uploads; try again shortly."))
+        response["Retry-After"] = str(retry_after)
+        return response
+    upload, problem = upload_store(file=file, user=user)
+    if problem:
+        return json_response({"errors": {"file": [problem]}}, 400)
+    return json_response(
+        {"upload": str(upload.pk), "content_type": upload.content_type, "size": upload.size}, 201
+    )
 
 
 # --- areas and places for pickers ---------------------------------------------------------

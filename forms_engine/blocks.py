@@ -458,7 +458,9 @@ class RepeatGroupBlock(FieldBlock):
             "item_label": value.get("item_label") or "",
             "min_items": value.get("min_items") or 0,
             "max_items": value.get("max_items") or 50,
-            "fields": [child.block.to_schema(child.value) for child in value.get("fields") or []],
+            "fields": [
+                {**child.block.to_schema(child.value), "id": child.id} for child in value.get("fields") or []
+            ],
         }
 
 

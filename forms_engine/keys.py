@@ -52,10 +52,10 @@ def _unique(key: str, seen: set[str]) -> str:
 def check_against_version(stream, published_schema: list[dict]) -> list[str]:
     """Changes that would break data already submitted: a renamed key, a changed type."""
     before = {path: field for path, field in iter_fields(published_schema)}
-    before_by_id = {field.get("id"): path for path, field in before.items()}
+    before_by_id = {field["id"]: path for path, field in before.items() if field.get("id")}
     errors = []
     for path, field in iter_fields(fields_schema(stream)):
-        old_path = before_by_id.get(field.get("id"))
+        old_path = before_by_id.get(field.get("id")) if field.get("id") else None
         if old_path and old_path != path:
             errors.append(KEY_LOCKED % {"label": field["label"], "old": old_path, "new": path})
         elif path in before and before[path]["type"] != field["type"]:

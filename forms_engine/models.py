@@ -207,3 +207,23 @@ class Submission(models.Model):
 
     def __str__(self):
         return f"{self.form.title} #{self.pk}"
+
+
+class Upload(models.Model):
+    """A photo or file sent before its submission; the submission names it by id."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    file = models.FileField(_("file"), upload_to="uploads/%Y/%m/")
+    content_type = models.CharField(_("type"), max_length=64)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("received at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("upload")
+        verbose_name_plural = _("uploads")
+
+    def __str__(self):
+        return f"{self.content_type} {self.size} B"

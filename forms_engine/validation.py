@@ -34,6 +34,7 @@ class References:
 
     areas: dict[str, list[tuple[str, dict]]] = field(default_factory=dict)
     places: dict[str, list[tuple[str, dict]]] = field(default_factory=dict)
+    uploads: dict[str, list[tuple[str, dict]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -261,6 +262,7 @@ class SubmissionValidator:
             upload = str(uuid.UUID(str(value["upload"])))
         except (TypeError, KeyError, ValueError, AttributeError):
             return self.error(path, _("Attach the file again."))
+        self.refs.uploads.setdefault(upload, []).append((path, spec))
         return {"upload": upload}
 
     def clean_repeat(self, spec, value, path, top):
@@ -281,9 +283,26 @@ class SubmissionValidator:
     # --- references -------------------------------------------------------------------------
 
     def resolve_references(self) -> tuple[dict[str, Area], dict[str, Place]]:
-        areas = self.resolve_areas()
-        places = self.resolve_places()
-        return areas, places
+        self.check_uploads()
+        return self.resolve_areas(), self.resolve_places()
+
+    def check_uploads(self) -> None:
+        if not self.refs.uploads:
+            return
+        from .models import Upload
+
+        found = Upload.objects.in_bulk(list(self.refs.uploads))
+        for upload_id, uses in self.refs.uploads.items():
+            upload = found.get(uuid.UUID(upload_id))
+            for path, spec in uses:
+                if upload is None:
+                    self.error(path, _("Attach the file again."))
+                elif spec.get("accept") and upload.content_type not in spec["accept"]:
+                    self.error(path, _("This kind of file is not accepted here."))
+                elif upload.size > (spec.get("max_size_mb") or 5) * 1024 * 1024:
+                    self.error(
+                        path, _("The file is larger than %(mb)d MB.") % {"mb": spec.get("max_size_mb") or 5}
+                    )
 
     def resolve_areas(self) -> dict[str, Area]:
         if not self.refs.areas:

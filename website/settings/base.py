@@ -144,9 +144,14 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 # --- Submissions -------------------------------------------------------------------------------
 # Largest JSON body a submission may have (photos travel separately as uploads).
 SUBMISSION_MAX_BYTES = int(os.environ.get("SUBMISSION_MAX_BYTES", 256 * 1024))
-# (requests, seconds) per client IP; public forms only. Staff are identified, not throttled.
+# Photos and files of form fields, sent before their submission.
+UPLOAD_MAX_MB = int(os.environ.get("UPLOAD_MAX_MB", "10"))
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# (requests, seconds) per client IP for anonymous callers. Staff are identified, not throttled.
 RATE_LIMITS = {
     "public-submit": (int(os.environ.get("PUBLIC_SUBMISSIONS_PER_MINUTE", "20")), 60),
+    "public-upload": (int(os.environ.get("PUBLIC_UPLOADS_PER_MINUTE", "20")), 60),
 }
 
 # --- Maps ----------------------------------------------------------------------------------
