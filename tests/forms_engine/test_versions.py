@@ -130,3 +130,18 @@ def test_before_any_submission_the_form_may_change_freely(checkpoint_form):
 
     form = republish(checkpoint_form, retype)
     assert form.current_version.number == 2
+
+
+def test_the_page_editor_opens_forms_for_adding_and_editing(client, checkpoint_form, bearer, make_user):
+    submit(
+        checkpoint_form,
+        bearer,
+        {"traveller": {"full_name": "Ngô Văn Ba", "birth_year": 1960}, "direction": "out"},
+    )
+    client.force_login(make_user("root", superuser=True))
+    edit_url = f"/admin/pages/{checkpoint_form.pk}/edit/"
+    page = client.get(edit_url)
+    assert page.status_code == 200
+    assert "traveller" in page.content.decode()
+    add = client.get(f"/admin/pages/add/forms_engine/formpage/{checkpoint_form.get_parent().pk}/")
+    assert add.status_code == 200
