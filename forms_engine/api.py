@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q
 from django.http import HttpRequest, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404
@@ -300,6 +301,12 @@ class AreaOut(Schema):
 def area_children(request, parent: str):
     area = get_object_or_404(Area, code=parent)
     children = Area.objects.filter(depth=area.depth + 1, path__startswith=area.path).order_by("name")
+    user, _token = caller(request)
+    scope = area_scope(user=user)
+    if isinstance(scope, Area):
+        # Staff see their own area and the way down to it; nothing beside it.
+        on_the_way = [scope.path[:end] for end in range(Area.steplen, len(scope.path), Area.steplen)]
+        children = children.filter(Q(path__startswith=scope.path) | Q(path__in=on_the_way))
     return [
         {"code": a.code, "name": a.name, "level_label": a.level_label, "has_children": a.numchild > 0}
         for a in children

@@ -108,6 +108,8 @@ class FormPage(Page):
             form_document=form_document(version) if version else None,
             qr_place={"code": qr_place.code, "name": qr_place.name} if qr_place else None,
             login_required=not self.is_public and not may_use_staff_form(self, user=request.user),
+            map_tile_url=settings.MAP_TILE_URL,
+            map_tile_attribution=settings.MAP_TILE_ATTRIBUTION,
         )
         return context
 

@@ -30,6 +30,6 @@ def form_document(version) -> dict:
         "public": form.is_public,
         "url": form.url,
         "submit_url": reverse("api-v1:submission_create", args=[form.slug]),
-        "area": {"code": form.area.code, "name": form.area.name},
+        "area": {"code": form.area.code, "name": form.area.name, "depth": form.area.depth},
         "fields": version.schema,
     }

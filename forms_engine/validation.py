@@ -412,24 +412,34 @@ def compare(actual, op: str, expected) -> bool:
         contains = any(same(item, expected) for item in actual)
         if op in ("eq", "ne"):
             return contains if op == "eq" else not contains
-        return op == "in" and any(same(item, option) for item in actual for option in expected or [])
+        return op == "in" and isinstance(expected, list) and any(same(i, o) for i in actual for o in expected)
     if op == "eq":
         return same(actual, expected)
     if op == "ne":
         return not same(actual, expected)
     if op == "in":
-        return any(same(actual, item) for item in expected or [])
+        return isinstance(expected, list) and any(same(actual, item) for item in expected)
     if op in ("gt", "lt"):
         return _ordered(actual, expected, op)
     return False
 
 
 def same(actual, expected) -> bool:
-    """Equality where a choice stored as text ("2") equals a condition typed as a number (2)."""
-    if actual == expected:
-        return True
+    """Equality where a choice stored as text ("2") equals a condition typed as a number (2).
+
+    Booleans equal only booleans; the phone page's pyEq() in form.js does the same.
+    """
     if isinstance(actual, bool) or isinstance(expected, bool):
-        return False
+        return actual is expected
+    if (
+        actual is None
+        or expected is None
+        or isinstance(actual, dict | list)
+        or isinstance(expected, dict | list)
+    ):
+        return actual == expected
+    if isinstance(actual, int | float) and isinstance(expected, int | float):
+        return actual == expected
     return str(actual) == str(expected)
 
 

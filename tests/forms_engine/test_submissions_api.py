@@ -209,6 +209,12 @@ class TestReads:
         children = Client().get("/api/v1/areas", {"parent": "570"}).json()
         assert [(a["code"], a["has_children"]) for a in children] == [("22453", False), ("22711", True)]
 
+    def test_staff_pickers_show_their_area_and_the_way_down_to_it(self, area_tree, bearer):
+        top = Client().get("/api/v1/areas", {"parent": "56"}, **bearer).json()
+        below = Client().get("/api/v1/areas", {"parent": "570"}, **bearer).json()
+        assert [a["code"] for a in top] == ["570"]  # Cam Lâm, not Nha Trang
+        assert [a["code"] for a in below] == ["22453", "22711"]
+
     def test_openapi_document_lists_the_endpoints(self, db):
         paths = Client().get("/api/v1/openapi.json").json()["paths"]
         assert "/api/v1/forms/{slug}/submissions" in paths

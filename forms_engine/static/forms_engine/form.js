@@ -39,7 +39,6 @@
     errIdBoth: "Số CCCD gồm 12 chữ số hoặc CMND gồm 9 chữ số.",
     errIdCccd: "Số CCCD gồm 12 chữ số.",
     errIdCmnd: "Số CMND gồm 9 chữ số.",
-    errChoice: "Lựa chọn không hợp lệ.",
     errMinSelected: (n) => `Chọn ít nhất ${n} mục.`,
     errMaxSelected: (n) => `Chọn nhiều nhất ${n} mục.`,
     errMinItems: (n) => `Cần ít nhất ${n} mục.`,
@@ -115,7 +114,6 @@
     offlineReady: "Biểu mẫu đã được lưu để dùng khi mất mạng.",
     storageFailed: "Trình duyệt không cho lưu phiếu trên máy; phiếu sẽ được gửi thẳng.",
     uploadFailed: "Không tải được tệp lên.",
-    unpublished: "Biểu mẫu chưa được xuất bản.",
   };
 
   const SUBMIT_TIMEOUT_MS = 30000;
@@ -261,6 +259,11 @@
     return listCache.get(url);
   }
 
+  /** A list did not load (offline and never saved): say so, with a button to try again. */
+  function loadFailed(statusEl, retry) {
+    setChildren(statusEl, T.loadFailed, " ", h("button", { type: "button", class: "fe-link", onclick: retry }, T.retry));
+  }
+
   function withQuery(url, params) {
     const query = new URLSearchParams(params).toString();
     return query ? `${url}${url.includes("?") ? "&" : "?"}${query}` : url;
@@ -374,22 +377,21 @@
   // ---------------------------------------------------------------------------------------
   // Conditions (show_if): evaluated live; a hidden field has no value and is never required.
 
-  // The same semantics as the server's compare() (forms_engine/validation.py), including
-  // Python's equality: "1" (a choice value) is not 1, True is 1.
+  // The same semantics as the server's compare() and same() (forms_engine/validation.py):
+  // a choice stored as text ("2") equals a condition value typed as a number (2);
+  // booleans equal only booleans.
   const UNKNOWN = Symbol("unknown field");
 
   function pyEq(a, b) {
-    const numberLike = (x) => typeof x === "number" || typeof x === "boolean";
-    if (numberLike(a) && numberLike(b)) return Number(a) === Number(b);
-    if (typeof a === "string" || typeof b === "string") return a === b;
+    if (typeof a === "boolean" || typeof b === "boolean") return a === b;
     if (a === null || a === undefined || b === null || b === undefined) return (a ?? null) === (b ?? null);
-    return JSON.stringify(a) === JSON.stringify(b);
+    if (typeof a === "object" || typeof b === "object") return JSON.stringify(a) === JSON.stringify(b);
+    if (typeof a === "number" && typeof b === "number") return a === b;
+    return String(a) === String(b);
   }
 
   function pyIn(item, container) {
-    if (Array.isArray(container)) return container.some((c) => pyEq(item, c));
-    if (typeof container === "string") return typeof item === "string" && container.includes(item);
-    return false;
+    return Array.isArray(container) && container.some((c) => pyEq(item, c));
   }
 
   function pyFloat(x) {
@@ -890,12 +892,7 @@
       try {
         areas = await fetchList(withQuery(cfg.areasUrl, { parent: parentCode }));
       } catch (_) {
-        this.status.textContent = "";
-        this.status.append(
-          T.loadFailed,
-          " ",
-          h("button", { type: "button", class: "fe-link", onclick: () => this.loadLevel(index, parentCode, wanted) }, T.retry),
-        );
+        loadFailed(this.status, () => this.loadLevel(index, parentCode, wanted));
         return;
       }
       if (token !== this.token) return; // another choice was made meanwhile
@@ -1029,12 +1026,7 @@
       try {
         places = await fetchList(url);
       } catch (_) {
-        this.status.textContent = "";
-        this.status.append(
-          T.loadFailed,
-          " ",
-          h("button", { type: "button", class: "fe-link", onclick: () => this.load() }, T.retry),
-        );
+        loadFailed(this.status, () => this.load());
         return;
       }
       this.status.textContent = "";
@@ -1673,6 +1665,7 @@
 
   /** Send every pending item that is due (all of them with ignoreBackoff, except 429 waits). */
   async function flush({ ignoreBackoff = false } = {}) {
+    if (navigator.onLine === false) return; // the `online` event calls again
     if (flushing) {
       flushAgain = true;
       return;
@@ -2076,7 +2069,10 @@
       const reply = await new Promise((resolve) => {
         const port = new MessageChannel();
         port.port1.onmessage = (event) => resolve(event.data || {});
-        worker.postMessage({ type: "cache-urls", page: pageUrl(), urls: urlsToCache() }, [port.port2]);
+        const controlled = !!navigator.serviceWorker.controller; // then its copy was just refreshed
+        worker.postMessage({ type: "cache-urls", page: pageUrl(), urls: urlsToCache(), controlled }, [
+          port.port2,
+        ]);
         setTimeout(() => resolve({}), 60000);
       });
       if (reply.page) {

@@ -58,8 +58,9 @@ function cacheable(response) {
   return response && response.ok && response.type === "basic" && !response.redirected;
 }
 
-/** The page asks: keep these URLs (itself, its schema, its static files). */
-async function cacheUrls(pageUrl, urls) {
+/** The page asks: keep these URLs (itself, its schema, its static files). A page this worker
+ * served (`controlled`) was refreshed on the way, so only a first visit fetches it again. */
+async function cacheUrls(pageUrl, urls, controlled) {
   let page = false;
   await Promise.all(
     urls.map(async (raw) => {
@@ -68,8 +69,11 @@ async function cacheUrls(pageUrl, urls) {
       const bucket = url.origin === self.location.origin ? bucketFor(url) : null;
       if (!bucket) return;
       const cache = await caches.open(bucket);
-      // A page is fetched again (its copy must be current); static files and lists only once.
-      if (bucket !== PAGES && (await cache.match(url.href, { ignoreVary: true }))) return;
+      const saved = await cache.match(url.href, { ignoreVary: true });
+      if (saved && (bucket !== PAGES || controlled)) {
+        if (url.href === pageUrl) page = true;
+        return; // static files and lists are fetched once; they refresh as they are used
+      }
       try {
         const response = await fetch(url.href, { credentials: "same-origin", cache: "no-cache" });
         if (cacheable(response)) {
@@ -89,7 +93,7 @@ self.addEventListener("message", (event) => {
   if (message.type !== "cache-urls") return;
   const reply = event.ports && event.ports[0];
   event.waitUntil(
-    cacheUrls(message.page, message.urls || []).then(
+    cacheUrls(message.page, message.urls || [], !!message.controlled).then(
       (result) => reply && reply.postMessage(result),
       () => reply && reply.postMessage({ page: false }),
     ),
