@@ -68,9 +68,36 @@ def test_detail_shows_the_versions_labels_not_raw_json(client, submissions, make
         assert text in html
 
 
-def test_export_csv(client, submissions, make_user, area_tree):
+def test_export_has_a_column_per_key_a_label_row_and_no_formulas(client, submissions, make_user, area_tree):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    submission = submissions["Trần Thị Hai"]
+    submission.data["traveller"]["full_name"] = '=HYPERLINK("http://x")'
+    submission.save()
     client.force_login(make_user("qt", area=area_tree["province"], role=GroupRole.ROLE_PROVINCE_ADMIN))
-    response = client.get(reverse("submissions:index"), {"export": "csv"})
-    assert response.status_code == 200
-    body = b"".join(response.streaming_content).decode() if response.streaming else response.content.decode()
-    assert "Trần Thị Hai" in body
+    form = submission.form
+    listing = client.get(reverse("submissions:index"), {"form": form.pk}).content.decode()
+    csv_url = reverse("submission_export", args=[form.pk, "csv"])
+    assert csv_url in listing
+
+    response = client.get(csv_url)
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][:2] == ["id", "client_id"] and "traveller.full_name" in rows[0]
+    assert "Người khai báo – Họ và tên" in rows[1]
+    names = {row[rows[0].index("traveller.full_name")] for row in rows[2:]}
+    assert names == {"Nguyễn Văn Một", '\'=HYPERLINK("http://x")'}
+
+    workbook = load_workbook(
+        io.BytesIO(client.get(reverse("submission_export", args=[form.pk, "xlsx"])).content)
+    )
+    assert workbook.active.max_row == 4
+
+
+def test_export_is_scoped_to_the_users_area(client, submissions, make_user, area_tree):
+    client.force_login(make_user("it", area=area_tree["cam_lam"], role=GroupRole.ROLE_AREA_IT_TEAM))
+    form = submissions["Trần Thị Hai"].form
+    body = client.get(reverse("submission_export", args=[form.pk, "csv"])).content.decode("utf-8-sig")
+    assert "Nguyễn Văn Một" in body and "Trần Thị Hai" not in body
