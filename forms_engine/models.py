@@ -141,6 +141,9 @@ class FormVersion(models.Model):
 class Submission(models.Model):
     """One filled form. Committed before anything else happens; never silently lost."""
 
+    # Thousands arrive a minute: Wagtail's reference index ("usage") has no use for them.
+    wagtail_reference_index_ignore = True
+
     STATUS_ACCEPTED = "accepted"
     STATUS_IN_REVIEW = "in_review"
     STATUS_REJECTED = "rejected"

@@ -1,5 +1,7 @@
 """Reads of forms and their versions, limited to what the caller may use."""
 
+import time
+
 from django.db.models import OuterRef, Subquery
 
 from places.models import Area
@@ -37,13 +39,36 @@ def forms_visible_to(*, user) -> list[tuple[FormPage, FormVersion]]:
     return [(f, versions[f.latest_version_id]) for f in usable]
 
 
+# Every submission needs its form and version: keep them a few seconds per process. A
+# submission arriving just after a publication is then checked against, and recorded with,
+# the version before it, which stays consistent.
+LIVE_FORM_SECONDS = 5
+_live_forms: dict[str, tuple[float, FormPage | None, FormVersion | None]] = {}
+
+
+def live_form(slug: str) -> tuple[FormPage | None, FormVersion | None]:
+    now = time.monotonic()
+    cached = _live_forms.get(slug)
+    if cached and now - cached[0] < LIVE_FORM_SECONDS:
+        return cached[1], cached[2]
+    form = FormPage.objects.live().select_related("area").filter(slug=slug).first()
+    version = latest_version(form) if form else None
+    _live_forms[slug] = (now, form, version)
+    return form, version
+
+
+def live_form_forget(slug: str | None = None) -> None:
+    """Drop this process's cached form (all of them without a slug), e.g. on publication."""
+    if slug is None:
+        _live_forms.clear()
+    else:
+        _live_forms.pop(slug, None)
+
+
 def form_for_caller(*, slug: str, user) -> tuple[FormPage | None, FormVersion | None]:
     """(form, version) by slug; version None when the caller may not use the form (login first)."""
-    form = FormPage.objects.live().select_related("area").filter(slug=slug).first()
-    if form is None:
-        return None, None
-    version = latest_version(form)
-    if version is None:
+    form, version = live_form(slug)
+    if form is None or version is None:
         return None, None
     if form.is_public or may_use_staff_form(form, user=user):
         return form, version

@@ -25,6 +25,16 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True)
+def _forget_cached_forms():
+    """Each test has its own database: no form cached by an earlier test may leak in."""
+    from forms_engine.selectors import live_form_forget
+
+    live_form_forget()
+    yield
+    live_form_forget()
+
+
 @pytest.fixture
 def redis_url():
     url = os.environ.get("REDIS_URL")

@@ -56,6 +56,11 @@ class TestDatabaseUrl:
             "u",
         )
 
+    def test_postgres_connections_come_from_a_bounded_pool(self):
+        config = database_config({"DATABASE_URL": "postgres://db/x", "DB_POOL_MAX_SIZE": "5"}, SQLITE)
+        assert config["CONN_MAX_AGE"] == 0
+        assert config["OPTIONS"]["pool"]["max_size"] == 5
+
     def test_without_it_sqlite_is_embedded(self):
         config = database_config({}, SQLITE)
         assert config["ENGINE"] == "django.db.backends.sqlite3"

@@ -29,10 +29,18 @@ def env_flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
 
 
 def database_config(env: Mapping[str, str], sqlite_path: Path) -> dict:
-    """PostgreSQL (psycopg 3) from ``DATABASE_URL``, else the embedded SQLite file."""
+    """PostgreSQL (psycopg 3) from ``DATABASE_URL``, else the embedded SQLite file.
+
+    Under ASGI every sync_to_async thread would keep its own persistent connection until
+    PostgreSQL runs out of them ("too many clients"); a psycopg pool per process, of
+    ``DB_POOL_MAX_SIZE`` connections, bounds that instead.
+    """
     url = env.get("DATABASE_URL")
     if url:
-        return dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        config = dj_database_url.parse(url, conn_max_age=0)
+        pool = {"min_size": 1, "max_size": int(env.get("DB_POOL_MAX_SIZE", "8")), "timeout": 10}
+        config["OPTIONS"] = {**config.get("OPTIONS", {}), "pool": pool}
+        return config
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(sqlite_path),

@@ -16,8 +16,9 @@ WAGTAILADMIN_BASE_URL = "http://testserver"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 # Servers started by tests run requests in other threads: close connections after each
-# request so that the test database can be flushed and dropped.
+# request, and keep no pool, so that the test database can be flushed and dropped.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+DATABASES["default"].get("OPTIONS", {}).pop("pool", None)  # noqa: F405
 # Tests never reach the network: map tiles come from a local path that answers 404.
 MAP_TILE_URL = "/static/no-tiles/{z}/{x}/{y}.png"
 GEO_WIDGET_LEAFLET_TILE_LAYER = MAP_TILE_URL
