@@ -53,8 +53,13 @@ def best_of(function, repeat: int = 5) -> float:
     return statistics.median(timings)
 
 
-def save(name: str, figures: dict, table: list[tuple[str, str]]) -> None:
-    """Write bench/results/NAME.json and the NAME section of docs/benchmarks.md."""
+def save(
+    name: str, figures: dict, table: list[tuple[str, ...]], header: tuple[str, ...] = ("measure", "value")
+) -> None:
+    """Write bench/results/NAME.json and the NAME section of docs/benchmarks.md.
+
+    ``table`` rows have one cell per column of ``header`` (two by default: measure, value).
+    """
     figures = {
         **figures,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -63,11 +68,12 @@ def save(name: str, figures: dict, table: list[tuple[str, str]]) -> None:
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n")
-    rows = "\n".join(f"| {label} | {value} |" for label, value in table)
+    rows = "\n".join("| " + " | ".join(row) + " |" for row in table)
+    measured = f"{figures['measured_at']} on {figures['machine']}, {figures.get('database')}"
+    padding = " |" * (len(header) - 2)
     section = (
-        f"<!-- bench:{name} -->\n| measure | value |\n|---|---|\n{rows}\n"
-        f"| measured | {figures['measured_at']} on {figures['machine']}, {figures.get('database')} |\n"
-        f"<!-- /bench:{name} -->"
+        f"<!-- bench:{name} -->\n| {' | '.join(header)} |\n|{'---|' * len(header)}\n{rows}\n"
+        f"| measured | {measured} |{padding}\n<!-- /bench:{name} -->"
     )
     text = DOC.read_text(encoding="utf-8")
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
