@@ -4,18 +4,10 @@ import time
 
 from django.db import OperationalError
 
-from forms_engine.models import FormPage, Submission
+from forms_engine.models import Submission
+from tests.factories import field, publish_form, shown_if  # noqa: F401 - re-exported for the tests
 
 PASSWORD = "Mat-khau-2021"
-
-
-def field(block_type, label, key, **value):
-    """One block of a FormPage's Fields stream, as raw StreamField JSON."""
-    return {"type": block_type, "value": {"label": label, "key": key, **value}}
-
-
-def shown_if(key, op, value):
-    return {"mode": "all", "conditions": [{"field": key, "op": op, "value": value}]}
 
 
 # A checkpoint declaration: a condition on the direction, a cascading area picker, a repeat group.
@@ -63,15 +55,6 @@ CHECKPOINT_FIELDS = [
         ],
     ),
 ]
-
-
-def publish_form(parent, *, slug, title, fields, area, kind="checkpoint", public=False) -> FormPage:
-    """A live FormPage under ``parent``, published once (which freezes version 1)."""
-    form = FormPage(title=title, slug=slug, kind=kind, area=area, is_public=public, fields=fields)
-    parent.add_child(instance=form)
-    form.save_revision().publish()
-    form.refresh_from_db()
-    return form
 
 
 def log_in(page, base_url, username, *, next_url, password=PASSWORD):

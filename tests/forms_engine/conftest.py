@@ -2,12 +2,7 @@
 
 import pytest
 
-from forms_engine.models import FormPage
-
-
-def field(block_type, label, key, **value):
-    return {"type": block_type, "value": {"label": label, "key": key, **value}}
-
+from tests.factories import field, publish_form
 
 CHECKPOINT_FIELDS = [
     {"type": "heading", "value": {"text": "Người khai"}},
@@ -77,14 +72,6 @@ CHECKPOINT_FIELDS = [
         ],
     ),
 ]
-
-
-def publish_form(root, *, slug, fields, area, kind="checkpoint", public=False):
-    form = FormPage(title=f"Form {slug}", slug=slug, kind=kind, area=area, is_public=public, fields=fields)
-    root.add_child(instance=form)
-    form.save_revision().publish()
-    form.refresh_from_db()
-    return form
 
 
 @pytest.fixture
