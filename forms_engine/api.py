@@ -23,7 +23,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from wagtail.api.v3.auth import BearerTokenAuth
 
 from places.models import Area, Place
-from places.selectors import area_scope, scope_queryset
+from places.selectors import area_scope, place_in_use, scope_queryset
 
 from .models import Submission
 from .ratelimit import rate_limit_hit
@@ -142,13 +142,9 @@ def _submission_post(request, slug: str):
         scope_area=scope if isinstance(scope, Area) and not form.is_public else None,
     )
     result = validator.validate(body["data"])
-    qr_place = None
-    if body.get("qr"):
-        qr_place = (
-            Place.objects.select_related("area").filter(code=str(body["qr"]).upper(), is_active=True).first()
-        )
-        if qr_place is None:
-            result.errors.setdefault("qr", []).append(_("This QR code is not known."))
+    qr_place = place_in_use(body.get("qr"))
+    if body.get("qr") and qr_place is None:
+        result.errors.setdefault("qr", []).append(_("This QR code is not known."))
     if result.errors:
         return json_response({"errors": result.errors}, 400)
     area, place = derive_area_and_place(version=version, result=result, qr_place=qr_place, user=user)

@@ -3,23 +3,10 @@
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from places.models import Area, Place
 
 from .validation import person_schema
-
-PERSON_LABELS = {
-    "full_name": gettext_lazy("Full name"),
-    "birth_date": gettext_lazy("Date of birth"),
-    "birth_year": gettext_lazy("Year of birth"),
-    "sex": gettext_lazy("Sex"),
-    "national_id": gettext_lazy("Citizen ID / ID card"),
-    "phone": gettext_lazy("Phone"),
-    "home_area": gettext_lazy("Home area"),
-    "address": gettext_lazy("Address"),
-}
-SEX_LABELS = {"male": gettext_lazy("Male"), "female": gettext_lazy("Female")}
 
 
 @dataclass
@@ -50,8 +37,7 @@ def _rows(fields, values, names, depth):
                 yield from _rows(spec.get("fields", []), item, names, depth + 2)
         elif spec["type"] == "person":
             yield Row(spec["label"], "", depth)
-            person_fields = [{**f, "label": PERSON_LABELS[f["key"]]} for f in person_schema(spec)]
-            yield from _rows(person_fields, value, names, depth + 1)
+            yield from _rows(person_schema(spec), value, names, depth + 1)
         else:
             yield Row(spec["label"], readable(spec, value, names), depth)
 
@@ -59,9 +45,7 @@ def _rows(fields, values, names, depth):
 def readable(spec: dict, value, names: dict) -> str:
     kind = spec["type"]
     if kind == "choice":
-        if spec.get("key") == "sex":
-            return str(SEX_LABELS.get(value, value))
-        return _choice_labels(spec).get(value, value)
+        return str(_choice_labels(spec).get(value, value))
     if kind == "multichoice":
         labels = _choice_labels(spec)
         return ", ".join(labels.get(v, v) for v in value)

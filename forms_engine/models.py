@@ -12,6 +12,7 @@ from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Page
 
 from places.models import Area, Place
+from places.selectors import place_in_use
 
 from .blocks import FormFieldsBlock
 from .keys import assign_keys, check_against_version
@@ -86,7 +87,7 @@ class FormPage(Page):
     def clean(self):
         super().clean()
         errors = assign_keys(self.fields)
-        latest = self.versions.order_by("-number").first() if self.pk else None
+        latest = self.current_version if self.pk else None
         if latest and self.submissions.exists():
             errors += check_against_version(self.fields, latest.schema)
         if errors:
@@ -102,8 +103,7 @@ class FormPage(Page):
 
         context = super().get_context(request, *args, **kwargs)
         version = self.current_version
-        qr_code = request.GET.get("qr", "").strip().upper()[:20]
-        qr_place = Place.objects.filter(code=qr_code, is_active=True).first() if qr_code else None
+        qr_place = place_in_use(request.GET.get("qr", ""))
         context.update(
             form_document=form_document(version) if version else None,
             qr_place={"code": qr_place.code, "name": qr_place.name} if qr_place else None,

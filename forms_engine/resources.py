@@ -9,7 +9,6 @@ import json
 from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
 
-from .display import PERSON_LABELS
 from .models import FormVersion, Submission
 from .validation import person_schema
 
@@ -34,7 +33,7 @@ def data_columns(schema: list[dict]) -> list[tuple[str, str]]:
             continue
         if spec["type"] == "person":
             columns += [
-                (f"{spec['key']}.{sub['key']}", f"{spec['label']} – {PERSON_LABELS[sub['key']]}")
+                (f"{spec['key']}.{sub['key']}", f"{spec['label']} – {sub['label']}")
                 for sub in person_schema(spec)
             ]
         else:

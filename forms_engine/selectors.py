@@ -10,10 +10,6 @@ from places.selectors import area_scope
 from .models import FormPage, FormVersion
 
 
-def latest_version(form: FormPage) -> FormVersion | None:
-    return form.versions.order_by("-number").first()
-
-
 def _with_latest_version(queryset):
     latest = FormVersion.objects.filter(form=OuterRef("pk")).order_by("-number")
     return queryset.annotate(latest_version_id=Subquery(latest.values("pk")[:1])).exclude(
@@ -52,7 +48,7 @@ def live_form(slug: str) -> tuple[FormPage | None, FormVersion | None]:
     if cached and now - cached[0] < LIVE_FORM_SECONDS:
         return cached[1], cached[2]
     form = FormPage.objects.live().select_related("area").filter(slug=slug).first()
-    version = latest_version(form) if form else None
+    version = form.current_version if form else None
     _live_forms[slug] = (now, form, version)
     return form, version
 

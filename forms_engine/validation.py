@@ -14,13 +14,23 @@ from decimal import Decimal, InvalidOperation
 import phonenumbers
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from places.models import Area, Place
 
 EMPTY = (None, "", [], {})
 TEXT_MAX = {"text": 500, "textarea": 5000}
-PERSON_SEXES = {"male", "female"}
+PERSON_SEXES = {"female": gettext_lazy("Female"), "male": gettext_lazy("Male")}
+PERSON_LABELS = {
+    "full_name": gettext_lazy("Full name"),
+    "birth_date": gettext_lazy("Date of birth"),
+    "birth_year": gettext_lazy("Year of birth"),
+    "sex": gettext_lazy("Sex"),
+    "national_id": gettext_lazy("Citizen ID / ID card"),
+    "phone": gettext_lazy("Phone"),
+    "home_area": gettext_lazy("Home area"),
+    "address": gettext_lazy("Address"),
+}
 CLOCK_SKEW = timedelta(minutes=10)  # phones' clocks run a little fast
 
 
@@ -358,7 +368,11 @@ def person_schema(spec: dict) -> list[dict]:
             "required": True,
             "validation": {"min_length": 2, "max_length": 100},
         },
-        {"key": "sex", "type": "choice", "choices": [{"value": s} for s in sorted(PERSON_SEXES)]},
+        {
+            "key": "sex",
+            "type": "choice",
+            "choices": [{"value": value, "label": label} for value, label in PERSON_SEXES.items()],
+        },
         {"key": "national_id", "type": "national_id", "required": bool(spec.get("require_national_id"))},
         {"key": "phone", "type": "phone", "required": bool(spec.get("require_phone"))},
         {"key": "home_area", "type": "area", "depth": 0},
@@ -378,7 +392,7 @@ def person_schema(spec: dict) -> list[dict]:
                 "required": birth == "year",
             }
         )
-    return fields
+    return [{**field, "label": PERSON_LABELS[field["key"]]} for field in fields]
 
 
 def normalise_phone(value) -> str | None:

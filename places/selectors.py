@@ -56,6 +56,14 @@ def is_in_scope(obj: Model, *, user, area_field: str = "area") -> bool:
     return scope_queryset(queryset, user=user, area_field=area_field).exists()
 
 
+def place_in_use(code) -> Place | None:
+    """The active place whose short code (as printed in its QR code) is ``code``, any case."""
+    code = str(code or "").strip().upper()[:20]
+    if not code:
+        return None
+    return Place.objects.select_related("area").filter(code=code, is_active=True).first()
+
+
 def area_ancestors(*, area: Area, include_self: bool = False) -> QuerySet[Area]:
     """The chain from the top of the tree down to ``area``, computed from its path."""
     steplen = Area.steplen

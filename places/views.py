@@ -14,7 +14,7 @@ from wagtail.log_actions import log
 
 from .forms import AreaForm, PlaceForm
 from .models import Area, Place
-from .selectors import area_search, place_search, scope_queryset, with_parent_name
+from .selectors import area_search, is_in_scope, place_search, scope_queryset, with_parent_name
 from .widgets import MapPointPanel
 
 
@@ -28,7 +28,7 @@ class ScopedViewMixin:
 
     def get_object(self, queryset=None):
         obj = super().get_object(queryset)
-        if not self.scoped(type(obj)._default_manager.filter(pk=obj.pk)).exists():
+        if not is_in_scope(obj, user=self.request.user, area_field=self.area_field):
             raise Http404
         return obj
 
