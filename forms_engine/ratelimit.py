@@ -11,12 +11,12 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 
-def rate_limit_hit(request, *, scope: str) -> int | None:
+def rate_limit_hit(ip: str, *, scope: str) -> int | None:
     """Count one request; seconds to wait when over the limit, else None."""
     limit, window = settings.RATE_LIMITS[scope]
     now = int(time.time())
     window_start = now - now % window
-    key = f"ratelimit:{scope}:{client_ip(request)}:{window_start}"
+    key = f"ratelimit:{scope}:{ip}:{window_start}"
     cache.add(key, 0, timeout=window + 1)
     try:
         count = cache.incr(key)

@@ -61,11 +61,24 @@ def live_form_forget(slug: str | None = None) -> None:
         _live_forms.pop(slug, None)
 
 
-def form_for_caller(*, slug: str, user) -> tuple[FormPage | None, FormVersion | None]:
-    """(form, version) by slug; version None when the caller may not use the form (login first)."""
-    form, version = live_form(slug)
+def live_form_cached(slug: str) -> tuple[bool, FormPage | None, FormVersion | None]:
+    """(found, form, version) from this process's cache only: never a query (async callers)."""
+    cached = _live_forms.get(slug)
+    if cached and time.monotonic() - cached[0] < LIVE_FORM_SECONDS:
+        return True, cached[1], cached[2]
+    return False, None, None
+
+
+def form_access(form: FormPage | None, version: FormVersion | None, *, user) -> tuple:
+    """(form, version) as the caller may use them: version None means "log in first"."""
     if form is None or version is None:
         return None, None
     if form.is_public or may_use_staff_form(form, user=user):
         return form, version
     return form, None
+
+
+def form_for_caller(*, slug: str, user) -> tuple[FormPage | None, FormVersion | None]:
+    """(form, version) by slug; version None when the caller may not use the form (login first)."""
+    form, version = live_form(slug)
+    return form_access(form, version, user=user)

@@ -42,8 +42,11 @@ def data_fingerprint(data) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def derive_area_and_place(*, version: FormVersion, result, qr_place: Place | None, user) -> tuple:
-    """The submission's area and place, from field roles (docs/forms.md), the QR, the user."""
+def derive_area_and_place(
+    *, version: FormVersion, result, qr_place: Place | None, fallback_area: Area | None
+) -> tuple:
+    """The submission's area and place, from field roles (docs/forms.md), the QR, else the
+    submitter's own area (``fallback_area``)."""
     # Top-level fields only: a role inside a repeat group (a contact's address) is not the submission's.
     by_role = {spec["role"]: spec["key"] for spec in version.schema if spec.get("role") and spec.get("key")}
     place = qr_place or result.places.get(by_role.get("place", ""))
@@ -55,41 +58,41 @@ def derive_area_and_place(*, version: FormVersion, result, qr_place: Place | Non
         return person_area, place
     if place:
         return place.area, place
-    return user_area(user=user), place
+    return fallback_area, place
 
 
-def submission_create(
-    *,
-    version: FormVersion,
-    client_id,
-    raw_data: dict,
-    cleaned_data: dict,
-    area: Area | None,
-    place: Place | None,
-    user=None,
-    token=None,
-    source: str = Submission.SOURCE_WEB,
-    client_created_at=None,
-) -> SubmissionOutcome:
-    """Store a validated submission once per client_id, however many times it is retried."""
-    fingerprint = data_fingerprint(raw_data)
+def submission_prepare(
+    *, version: FormVersion, body: dict, result, qr_place, user=None, token=None
+) -> Submission:
+    """The unsaved submission for a parsed request body (intake.parse_body) and its valid
+    ``result``; no query (the user's area is already on the user, or there is none)."""
+    area, place = derive_area_and_place(
+        version=version, result=result, qr_place=qr_place, fallback_area=user_area(user=user)
+    )
+    return Submission(
+        form_id=version.form_id,
+        version=version,
+        client_id=body["client_id"],
+        data=result.cleaned,
+        data_hash=data_fingerprint(body["data"]),
+        status=Submission.STATUS_ACCEPTED,
+        source=body["source"],
+        submitted_by=user if getattr(user, "is_authenticated", False) else None,
+        token=token,
+        area=area,
+        place=place,
+        client_created_at=body.get("client_created_at"),
+    )
+
+
+def submission_create(submission: Submission) -> SubmissionOutcome:
+    """Store a prepared submission once per client_id, however many times it is retried."""
     try:
         with transaction.atomic():
-            submission = Submission.objects.create(
-                form_id=version.form_id,
-                version=version,
-                client_id=client_id,
-                data=cleaned_data,
-                data_hash=fingerprint,
-                status=Submission.STATUS_ACCEPTED,
-                source=source,
-                submitted_by=user if getattr(user, "is_authenticated", False) else None,
-                token=token,
-                area=area,
-                place=place,
-                client_created_at=client_created_at,
-            )
+            submission.save(force_insert=True)
         return SubmissionOutcome(submission, created=True, same_data=True)
     except IntegrityError:
-        existing = Submission.objects.get(form_id=version.form_id, client_id=client_id)
-        return SubmissionOutcome(existing, created=False, same_data=existing.data_hash == fingerprint)
+        existing = Submission.objects.get(form_id=submission.form_id, client_id=submission.client_id)
+        return SubmissionOutcome(
+            existing, created=False, same_data=existing.data_hash == submission.data_hash
+        )

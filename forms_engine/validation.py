@@ -48,6 +48,32 @@ class References:
 
 
 @dataclass
+class Found:
+    """The objects that References named, by area code, place code and upload id."""
+
+    areas: dict[str, Area] = field(default_factory=dict)
+    places: dict[str, Place] = field(default_factory=dict)
+    uploads: dict = field(default_factory=dict)
+
+
+def references_load(refs: References) -> Found:
+    """Look the references up through the ORM (the async ingest lane has its own lookups)."""
+    from .models import Upload
+
+    return Found(
+        areas=Area.objects.in_bulk(list(refs.areas), field_name="code") if refs.areas else {},
+        places=(
+            Place.objects.select_related("area").in_bulk(list(refs.places), field_name="code")
+            if refs.places
+            else {}
+        ),
+        uploads=(
+            {str(k): v for k, v in Upload.objects.in_bulk(list(refs.uploads)).items()} if refs.uploads else {}
+        ),
+    )
+
+
+@dataclass
 class Result:
     cleaned: dict
     errors: dict[str, list[str]]
@@ -68,14 +94,26 @@ class SubmissionValidator:
         self.scope_area = scope_area  # a staff user's own area: picked areas must lie in it
 
     def validate(self, data) -> Result:
+        """Check ``data`` and look up the areas, places and uploads it names."""
+        self.check(data)
+        return self.conclude(references_load(self.refs))
+
+    def check(self, data) -> References:
+        """Every rule that needs no database; returns what must still be looked up."""
         self.errors: dict[str, list[str]] = {}
         self.refs = References()
         if not isinstance(data, dict):
             self.error("", _("The data must be an object of field values."))
-            return Result({}, self.errors, {}, {})
-        cleaned = self.clean_group(self.fields, data, data, prefix="")
-        areas, places = self.resolve_references()
-        return Result(cleaned, self.errors, areas, places)
+            self.cleaned = {}
+        else:
+            self.cleaned = self.clean_group(self.fields, data, data, prefix="")
+        return self.refs
+
+    def conclude(self, found: Found) -> Result:
+        """The result once the references ``check`` returned are looked up."""
+        self.check_uploads(found.uploads)
+        areas, places = self.resolve_areas(found.areas), self.resolve_places(found.places)
+        return Result(self.cleaned, self.errors, areas, places)
 
     def error(self, path: str, message: str) -> None:
         self.errors.setdefault(path or "__all__", []).append(message)
@@ -292,18 +330,9 @@ class SubmissionValidator:
 
     # --- references -------------------------------------------------------------------------
 
-    def resolve_references(self) -> tuple[dict[str, Area], dict[str, Place]]:
-        self.check_uploads()
-        return self.resolve_areas(), self.resolve_places()
-
-    def check_uploads(self) -> None:
-        if not self.refs.uploads:
-            return
-        from .models import Upload
-
-        found = Upload.objects.in_bulk(list(self.refs.uploads))
+    def check_uploads(self, found: dict) -> None:
         for upload_id, uses in self.refs.uploads.items():
-            upload = found.get(uuid.UUID(upload_id))
+            upload = found.get(upload_id)
             for path, spec in uses:
                 if upload is None:
                     self.error(path, _("Attach the file again."))
@@ -314,10 +343,7 @@ class SubmissionValidator:
                         path, _("The file is larger than %(mb)d MB.") % {"mb": spec.get("max_size_mb") or 5}
                     )
 
-    def resolve_areas(self) -> dict[str, Area]:
-        if not self.refs.areas:
-            return {}
-        found = Area.objects.in_bulk(list(self.refs.areas), field_name="code")
+    def resolve_areas(self, found: dict[str, Area]) -> dict[str, Area]:
         resolved = {}
         for code, uses in self.refs.areas.items():
             for path, spec in uses:
@@ -339,10 +365,7 @@ class SubmissionValidator:
             return _("Choose down to the lowest level.")
         return None
 
-    def resolve_places(self) -> dict[str, Place]:
-        if not self.refs.places:
-            return {}
-        found = Place.objects.select_related("area").in_bulk(list(self.refs.places), field_name="code")
+    def resolve_places(self, found: dict[str, Place]) -> dict[str, Place]:
         resolved = {}
         for code, uses in self.refs.places.items():
             for path, spec in uses:

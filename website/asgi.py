@@ -1,8 +1,8 @@
 """One ASGI application for HTTP and WebSocket, served by uvicorn.
 
 ``/ws/`` goes to the realtime app behind session auth and an Origin check against
-ALLOWED_HOSTS (a page on another site cannot open a socket with our cookies); everything
-else goes to Django.
+ALLOWED_HOSTS (a page on another site cannot open a socket with our cookies); submissions
+the ingest lane can take (forms_engine/ingest.py) go to it; everything else goes to Django.
 """
 
 import os
@@ -17,11 +17,27 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from forms_engine.ingest import SubmissionLane, pools_close  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
+
+
+async def lifespan(scope, receive, send):
+    """Server start and stop: on stop, close the ingest lane's database connections."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await pools_close()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
 
 application = ProtocolTypeRouter(
     {
-        "http": django_application,
+        "lifespan": lifespan,
+        # Submissions by token or from public forms skip Django's request path on PostgreSQL.
+        "http": SubmissionLane(django_application),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

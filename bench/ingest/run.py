@@ -14,13 +14,15 @@ key prefix of its own per run). Each run:
    (Xã Vĩnh Lương, inside the province the checkpoint form covers);
 2. publishes the baseline under the home page: a stock ``wagtail.contrib.forms`` page with
    as many fields as the checkpoint payload has values (20), with the same values;
-3. counts SQL queries per submission in-process (Django's test client, CaptureQueriesContext);
+3. counts SQL queries per submission in-process through Django's view (the test client,
+   CaptureQueriesContext; the server itself takes the API's submissions through the ingest
+   lane, forms_engine/ingest.py, which Django's test client cannot reach);
 4. starts ``uvicorn website.asgi:application --workers 2`` on a free port of 127.0.0.1;
 5. runs the load process (``load.py``, its own OS process) against each side in turn:
    ``--connections`` keep-alive connections in a closed loop, ``--warmup`` s then
    ``--duration`` s (60 s at most), waiting for the requests in flight at the end;
    then, for context, a Django view doing no work (the PWA manifest) for at most 10 s:
-   the ceiling of this server on this machine, which no endpoint can pass;
+   the ceiling of anything served through Django's request path on this machine;
 6. checks that the rows stored equal the successes answered (201 for the API; 200 with the
    landing page for the stock form), over warm-up and measured phase;
 7. saves bench/results/ingest.json and its section of docs/benchmarks.md, stops uvicorn
@@ -675,12 +677,12 @@ def report(args, sides: dict, queries: dict, server_log: str) -> None:
         ("errors (other statuses, socket errors)", errors(api), errors(stock)),
         ("rows stored vs accepted (warm-up + measured)", rows("api"), rows("stock")),
         (
-            "SQL queries per submission (in-process)",
+            "SQL queries per submission, in-process through Django's view",
             str(queries["api"]["queries"]),
             str(queries["stock"]["queries"]),
         ),
         (
-            "one submission in-process, no HTTP (median ms)",
+            "one submission in-process through Django's view, no HTTP (median ms)",
             str(queries["api"]["in_process_median_ms"]),
             str(queries["stock"]["in_process_median_ms"]),
         ),

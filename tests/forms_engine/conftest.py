@@ -75,6 +75,23 @@ CHECKPOINT_FIELDS = [
 
 
 @pytest.fixture
+def officer(area_tree, make_user):
+    """A checkpoint officer of Huyện Cam Lâm."""
+    from places.models import GroupRole
+
+    return make_user("canbo.camlam", area=area_tree["cam_lam"], role=GroupRole.ROLE_FIELD_STAFF)
+
+
+@pytest.fixture
+def bearer(officer):
+    """The officer's phone: its API token as a test client header."""
+    from wagtail.models import APIToken
+
+    _token, plaintext = APIToken.create_token(user=officer, name="Điện thoại chốt QL1A")
+    return {"HTTP_AUTHORIZATION": f"Bearer {plaintext}"}
+
+
+@pytest.fixture
 def home(wagtail_root):
     """The site's home page (and default Site), under which forms get their URLs."""
     from website.demo.load import demo_home_page_ensure

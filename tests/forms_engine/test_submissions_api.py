@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from wagtail.models import APIToken
 
 from forms_engine.models import Submission
-from places.models import GroupRole
+from tests.asgi_client import AsgiClient
 
 VALID = {"traveller": {"full_name": "Trần Thị Bình", "birth_year": 1990}, "direction": "out"}
 CHANGED = {**VALID, "traveller": {"full_name": "Trần Thị Bình", "birth_year": 1991}}
@@ -24,21 +24,28 @@ def post(client, form, data, *, client_id=None, **headers):
     )
 
 
-@pytest.fixture
-def officer(area_tree, make_user):
-    return make_user("canbo.camlam", area=area_tree["cam_lam"], role=GroupRole.ROLE_FIELD_STAFF)
+class LaneClient(AsgiClient):
+    """Through website/asgi.py; every request these tests send must be the lane's to serve."""
+
+    def post(self, *args, **kwargs):
+        response = super().post(*args, **kwargs)
+        assert response.served_by == "lane"
+        return response
 
 
-@pytest.fixture
-def bearer(officer):
-    _token, plaintext = APIToken.create_token(user=officer, name="Điện thoại chốt QL1A")
-    return {"HTTP_AUTHORIZATION": f"Bearer {plaintext}"}
+@pytest.fixture(params=["django", pytest.param("lane", marks=pytest.mark.django_db(transaction=True))])
+def make_client(request):
+    """Each submission test runs twice: through Django's view and through the ingest lane."""
+    if request.param == "django":
+        return Client
+    request.getfixturevalue("postgres")
+    return LaneClient
 
 
 @pytest.mark.django_db
 class TestContract:
-    def test_created_then_replayed_then_conflicting(self, checkpoint_form, bearer):
-        client, client_id = Client(), uuid.uuid4()
+    def test_created_then_replayed_then_conflicting(self, make_client, checkpoint_form, bearer):
+        client, client_id = make_client(), uuid.uuid4()
 
         first = post(client, checkpoint_form, VALID, client_id=client_id, **bearer)
         again = post(client, checkpoint_form, VALID, client_id=client_id, **bearer)
@@ -51,10 +58,10 @@ class TestContract:
         assert Submission.objects.count() == 1
 
     def test_submission_records_version_submitter_area_and_source(
-        self, checkpoint_form, bearer, officer, area_tree
+        self, make_client, checkpoint_form, bearer, officer, area_tree
     ):
         response = post(
-            Client(), checkpoint_form, {**VALID, "direction": "in", "destination": "22711-02"}, **bearer
+            make_client(), checkpoint_form, {**VALID, "direction": "in", "destination": "22711-02"}, **bearer
         )
         submission = Submission.objects.get(pk=response.json()["id"])
         assert submission.version.number == 1
@@ -63,28 +70,32 @@ class TestContract:
         assert submission.area == area_tree["dong_cau"]
         assert submission.source == "api"
 
-    def test_invalid_data_gives_400_keyed_errors_and_stores_nothing(self, checkpoint_form, bearer):
-        response = post(Client(), checkpoint_form, {**VALID, "direction": "up", "phone": "1"}, **bearer)
+    def test_invalid_data_gives_400_keyed_errors_and_stores_nothing(
+        self, make_client, checkpoint_form, bearer
+    ):
+        response = post(make_client(), checkpoint_form, {**VALID, "direction": "up", "phone": "1"}, **bearer)
         assert response.status_code == 400
         assert set(response.json()["errors"]) == {"direction", "phone"}
         assert not Submission.objects.exists()
 
-    def test_errors_follow_accept_language(self, checkpoint_form, bearer):
-        english = post(Client(), checkpoint_form, {"direction": "out"}, HTTP_ACCEPT_LANGUAGE="en", **bearer)
-        vietnamese = post(Client(), checkpoint_form, {"direction": "out"}, **bearer)
+    def test_errors_follow_accept_language(self, make_client, checkpoint_form, bearer):
+        english = post(
+            make_client(), checkpoint_form, {"direction": "out"}, HTTP_ACCEPT_LANGUAGE="en", **bearer
+        )
+        vietnamese = post(make_client(), checkpoint_form, {"direction": "out"}, **bearer)
         assert english.json()["errors"]["traveller"] == ["This field is required."]
         assert vietnamese.json()["errors"]["traveller"] == ["Trường này là bắt buộc."]
 
-    def test_staff_form_needs_login(self, checkpoint_form):
-        assert post(Client(), checkpoint_form, VALID).status_code == 401
-        bad_token = post(Client(), checkpoint_form, VALID, HTTP_AUTHORIZATION="Bearer wagtail_nope")
+    def test_staff_form_needs_login(self, make_client, checkpoint_form):
+        assert post(make_client(), checkpoint_form, VALID).status_code == 401
+        bad_token = post(make_client(), checkpoint_form, VALID, HTTP_AUTHORIZATION="Bearer wagtail_nope")
         assert bad_token.status_code == 401
 
-    def test_revoked_token_is_refused(self, checkpoint_form, officer):
+    def test_revoked_token_is_refused(self, make_client, checkpoint_form, officer):
         token, plaintext = APIToken.create_token(user=officer, name="Mất máy")
         token.revoke()
         assert (
-            post(Client(), checkpoint_form, VALID, HTTP_AUTHORIZATION=f"Bearer {plaintext}").status_code
+            post(make_client(), checkpoint_form, VALID, HTTP_AUTHORIZATION=f"Bearer {plaintext}").status_code
             == 401
         )
 
@@ -100,31 +111,33 @@ class TestContract:
         response = post(client, checkpoint_form, VALID, HTTP_X_CSRFTOKEN=_mask_cipher_secret(secret))
         assert response.status_code == 201
 
-    def test_staff_outside_the_forms_area_cannot_use_it(self, checkpoint_form, make_user, db):
+    def test_staff_outside_the_forms_area_cannot_use_it(self, make_client, checkpoint_form, make_user, db):
         from places.models import Area
 
         elsewhere = Area.add_root(code="01", name="Thành phố Hà Nội", level_label="Thành phố")
         stranger = make_user("hanoi", area=elsewhere)
         _token, plaintext = APIToken.create_token(user=stranger, name="x")
         assert (
-            post(Client(), checkpoint_form, VALID, HTTP_AUTHORIZATION=f"Bearer {plaintext}").status_code
+            post(make_client(), checkpoint_form, VALID, HTTP_AUTHORIZATION=f"Bearer {plaintext}").status_code
             == 401
         )
 
-    def test_picked_area_outside_the_officers_area_is_refused(self, checkpoint_form, bearer):
+    def test_picked_area_outside_the_officers_area_is_refused(self, make_client, checkpoint_form, bearer):
         response = post(
-            Client(), checkpoint_form, {**VALID, "direction": "in", "destination": "22384"}, **bearer
+            make_client(), checkpoint_form, {**VALID, "direction": "in", "destination": "22384"}, **bearer
         )
         assert response.status_code == 400
         assert "destination" in response.json()["errors"]
 
-    def test_unknown_form_is_404(self, db):
-        response = Client().post("/api/v1/forms/khong-co/submissions", "{}", content_type="application/json")
+    def test_unknown_form_is_404(self, make_client, db):
+        response = make_client().post(
+            "/api/v1/forms/khong-co/submissions", "{}", content_type="application/json"
+        )
         assert response.status_code == 404
 
-    def test_oversize_body_is_refused(self, checkpoint_form, bearer, settings):
+    def test_oversize_body_is_refused(self, make_client, checkpoint_form, bearer, settings):
         settings.SUBMISSION_MAX_BYTES = 1000
-        response = post(Client(), checkpoint_form, {**VALID, "note": "x" * 2000}, **bearer)
+        response = post(make_client(), checkpoint_form, {**VALID, "note": "x" * 2000}, **bearer)
         assert response.status_code == 413
         assert not Submission.objects.exists()
 
@@ -132,8 +145,8 @@ class TestContract:
         "body",
         [b"not json", b"[]", b'{"data": {}}', b'{"client_id": "123", "data": {}}', b"\xff\xfe"],
     )
-    def test_malformed_bodies_are_400(self, checkpoint_form, bearer, body):
-        response = Client().post(
+    def test_malformed_bodies_are_400(self, make_client, checkpoint_form, bearer, body):
+        response = make_client().post(
             f"/api/v1/forms/{checkpoint_form.slug}/submissions",
             body,
             content_type="application/json",
@@ -145,7 +158,7 @@ class TestContract:
 
 @pytest.mark.django_db
 class TestPublicForm:
-    def test_anonymous_declaration_with_qr_records_the_place(self, public_form, area_tree):
+    def test_anonymous_declaration_with_qr_records_the_place(self, make_client, public_form, area_tree):
         from places.models import Place
 
         venue = Place.objects.create(
@@ -156,7 +169,7 @@ class TestPublicForm:
             "consent": True,
         }
         body = {"client_id": str(uuid.uuid4()), "data": data, "qr": "dd-chodam"}
-        response = Client().post(
+        response = make_client().post(
             f"/api/v1/forms/{public_form.slug}/submissions", json.dumps(body), content_type="application/json"
         )
         assert response.status_code == 201
@@ -165,18 +178,18 @@ class TestPublicForm:
         assert submission.area == area_tree["vinh_luong"]
         assert submission.data["person"]["phone"] == "+84912345678"
 
-    def test_rate_limit_answers_429_with_retry_after(self, public_form, settings):
+    def test_rate_limit_answers_429_with_retry_after(self, make_client, public_form, settings):
         settings.RATE_LIMITS = {"public-submit": (3, 60)}
         from django.core.cache import cache
 
         cache.clear()
-        client = Client(REMOTE_ADDR="10.9.8.7")
+        client = make_client(REMOTE_ADDR="10.9.8.7")
         statuses = [post(client, public_form, {"consent": True}).status_code for _ in range(5)]
         assert statuses[:3] == [400, 400, 400]
         assert statuses[3:] == [429, 429]
         response = post(client, public_form, {"consent": True})
         assert 1 <= int(response["Retry-After"]) <= 60
-        other_ip = post(Client(REMOTE_ADDR="10.9.8.8"), public_form, {"consent": True})
+        other_ip = post(make_client(REMOTE_ADDR="10.9.8.8"), public_form, {"consent": True})
         assert other_ip.status_code == 400
 
 
@@ -221,14 +234,14 @@ class TestReads:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_five_concurrent_identical_posts_make_one_row(postgres, checkpoint_form, bearer):
+def test_five_concurrent_identical_posts_make_one_row(make_client, postgres, checkpoint_form, bearer):
     client_id = uuid.uuid4()
 
     def send(_):
         from django.db import connection
 
         try:
-            return post(Client(), checkpoint_form, VALID, client_id=client_id, **bearer).status_code
+            return post(make_client(), checkpoint_form, VALID, client_id=client_id, **bearer).status_code
         finally:
             connection.close()
 
@@ -236,7 +249,7 @@ def test_five_concurrent_identical_posts_make_one_row(postgres, checkpoint_form,
         statuses = sorted(pool.map(send, range(5)))
     assert statuses == [200, 200, 200, 200, 201]
     assert Submission.objects.filter(client_id=client_id).count() == 1
-    changed = post(Client(), checkpoint_form, CHANGED, client_id=client_id, **bearer)
+    changed = post(make_client(), checkpoint_form, CHANGED, client_id=client_id, **bearer)
     assert changed.status_code == 409
 
 
@@ -270,11 +283,10 @@ field_keys = st.sampled_from(
 )
 
 
-@pytest.mark.django_db
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.dictionaries(field_keys, json_values, max_size=8))
-def test_fuzzed_submissions_never_5xx_and_errors_name_fields(checkpoint_form, bearer, data):
-    response = post(Client(), checkpoint_form, data, **bearer)
+def test_fuzzed_submissions_never_5xx_and_errors_name_fields(make_client, checkpoint_form, bearer, data):
+    response = post(make_client(), checkpoint_form, data, **bearer)
     assert response.status_code in (201, 400), response.content
     if response.status_code == 400:
         for path in response.json()["errors"]:

@@ -9,6 +9,7 @@ from .environment import (
     caches_config,
     channel_layers_config,
     database_config,
+    env_flag,
     env_list,
     rq_queues_config,
 )
@@ -153,6 +154,13 @@ RATE_LIMITS = {
     "public-submit": (int(os.environ.get("PUBLIC_SUBMISSIONS_PER_MINUTE", "20")), 60),
     "public-upload": (int(os.environ.get("PUBLIC_UPLOADS_PER_MINUTE", "20")), 60),
 }
+# The ingest lane (forms_engine/ingest.py) takes bearer-token and anonymous submissions on
+# PostgreSQL without Django's request path; each server process keeps its own pool of
+# INGEST_POOL_SIZE connections for it, besides DB_POOL_MAX_SIZE for the rest.
+INGEST_LANE = env_flag(os.environ, "INGEST_LANE", default=True)
+INGEST_POOL_SIZE = int(os.environ.get("INGEST_POOL_SIZE", "8"))
+# Seconds a submission waits for a free connection before the lane answers 503 (retry later).
+INGEST_POOL_TIMEOUT = float(os.environ.get("INGEST_POOL_TIMEOUT", "10"))
 
 # --- Maps ----------------------------------------------------------------------------------
 # Tiles come from a tile server the province chooses; the maps still work without tiles.
