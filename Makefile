@@ -28,7 +28,7 @@ run: $(VENV)/.run-deps
 	$(BIN)/python manage.py load_demo
 	@echo "Serving on http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/)"
 ifneq ($(and $(DATABASE_URL),$(REDIS_URL)),)
-	$(BIN)/honcho start --port $(PORT) web worker
+	$(BIN)/honcho start --port $(PORT) web worker scheduler
 else
 	$(BIN)/uvicorn website.asgi:application --host $(HOST) --port $(PORT)
 endif

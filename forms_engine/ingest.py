@@ -15,6 +15,7 @@ phone page logs in and sends a CSRF token), a Host outside ALLOWED_HOSTS, SQLite
 """
 
 import asyncio
+import functools
 import logging
 import re
 import weakref
@@ -54,7 +55,7 @@ from .intake import (
 from .models import Submission, Upload
 from .ratelimit import rate_limit_hit
 from .selectors import form_access, live_form, live_form_cached
-from .services import SubmissionOutcome, submission_prepare
+from .services import SubmissionOutcome, submission_after_commit, submission_companions, submission_prepare
 from .validation import Found, References
 
 logger = logging.getLogger(__name__)
@@ -78,15 +79,24 @@ class SubmissionLane:
         }
         with translation.override(language_of(headers.get("accept-language", ""))):
             try:
-                reply = await take_submission(scope, receive, headers, slug)
+                form, version = await form_and_version(slug)
+                if form is not None and form.submission_workflow_id:
+                    reply = TO_DJANGO  # reviewed submissions start a Wagtail workflow: ORM work
+                else:
+                    reply = await take_submission(scope, receive, headers, form, version)
             except (PoolTimeout, psycopg.OperationalError):
                 logger.warning("ingest lane: database unavailable", exc_info=True)
                 reply = busy_reply()
             except Exception:
                 logger.exception("ingest lane: submission to %s failed", slug)
                 reply = error_reply(500, _("Server error; send the submission again later."))
-        if reply is not None:  # None: the client went away before sending its body
+        if reply is TO_DJANGO:
+            await self.app(scope, receive, send)
+        elif reply is not None:  # None: the client went away before sending its body
             await send_reply(send, reply, secure=is_secure(scope, headers))
+
+
+TO_DJANGO = object()
 
 
 def lane_slug(scope) -> str | None:
@@ -135,7 +145,7 @@ def busy_reply() -> Reply:
 # --- the steps -------------------------------------------------------------------------------
 
 
-async def take_submission(scope, receive, headers: dict, slug: str) -> Reply | None:
+async def take_submission(scope, receive, headers: dict, form, version) -> Reply | None:
     """intake.py's steps in the order of api.submission_take, with async database access."""
     if refusal := size_refusal(headers.get("content-length")):
         return refusal
@@ -146,7 +156,7 @@ async def take_submission(scope, receive, headers: dict, slug: str) -> Reply | N
         return too_large_reply()
     async with (await pool()).connection() as conn:
         user, token = await authenticate(conn, headers.get("authorization", ""))
-        form, version = form_access(*await form_and_version(slug), user=user)
+        form, version = form_access(form, version, user=user)
         if refusal := form_refusal(form, version):
             return refusal
         if form.is_public and (retry_after := await rate_limit_hit_async(client_ip(scope))):
@@ -168,7 +178,19 @@ async def take_submission(scope, receive, headers: dict, slug: str) -> Reply | N
         submission = submission_prepare(
             version=version, body=body, result=result, qr_place=qr_place, user=user, token=token
         )
-        return outcome_reply(await submission_insert(conn, submission))
+        outcome = await submission_insert(conn, submission)
+    if outcome.created and not settings.RQ_QUEUES["default"].get("ASYNC", True):
+        # In-process queues: the after-commit hooks run the jobs here (the embedded default;
+        # with Redis, the scheduler is woken by the database instead).
+        await sync_to_async(_after_commit_in_thread, thread_sensitive=False)()
+    return outcome_reply(outcome)
+
+
+def _after_commit_in_thread():
+    try:
+        submission_after_commit()
+    finally:
+        close_old_connections()
 
 
 TOO_LARGE = object()
@@ -325,10 +347,18 @@ UPLOAD = Columns(Upload, ["id", "content_type", "size"])
 EXISTING = Columns(Submission, ["id", "client_id", "status", "data_hash"])
 
 
+_companion_inserts: dict = {}
+
+
+def companion_insert(model) -> sql.Composable:
+    if model not in _companion_inserts:
+        _companion_inserts[model] = insert_statement(model)
+    return _companion_inserts[model]
+
+
 def _statements() -> dict[str, sql.Composable]:
     """Every query of the lane, composed once from the models' metadata."""
     user_model, meta = USER.model, Submission._meta
-    inserted = [f for f in meta.concrete_fields if f is not meta.pk]
     unique = next(c for c in meta.constraints if c.name == "unique_submission_client_id")
     return {
         "token": sql.SQL(
@@ -375,18 +405,8 @@ def _statements() -> dict[str, sql.Composable]:
         "uploads": sql.SQL("SELECT {upload} FROM {uploads} u WHERE {id} = ANY(%s)").format(
             upload=UPLOAD.select("u"), uploads=table(Upload), id=column(Upload, "u", "id")
         ),
-        # Every concrete column but the serial id, so that a field added to Submission is
-        # written here too; a repeated client_id inserts nothing.
-        "insert": sql.SQL(
-            "INSERT INTO {submissions} ({columns}) VALUES ({values}) ON CONFLICT ({unique}) DO NOTHING "
-            "RETURNING {id}"
-        ).format(
-            submissions=table(Submission),
-            columns=sql.SQL(", ").join(sql.Identifier(f.column) for f in inserted),
-            values=sql.SQL(", ").join(sql.Placeholder() * len(inserted)),
-            unique=sql.SQL(", ").join(sql.Identifier(meta.get_field(name).column) for name in unique.fields),
-            id=sql.Identifier(meta.pk.column),
-        ),
+        # A repeated client_id inserts nothing.
+        "insert": insert_statement(Submission, conflict=unique.fields),
         "existing": sql.SQL(
             "SELECT {submission} FROM {submissions} s WHERE {form} = %s AND {client_id} = %s"
         ).format(
@@ -398,8 +418,44 @@ def _statements() -> dict[str, sql.Composable]:
     }
 
 
+@functools.cache
+def inserted_fields(model) -> list:
+    """Every concrete field but an automatic id: a field added to a model is written too."""
+    meta = model._meta
+    return [
+        f for f in meta.concrete_fields if not (f is meta.pk and f.get_internal_type().endswith("AutoField"))
+    ]
+
+
+def insert_statement(model, *, conflict: list[str] | None = None) -> sql.Composable:
+    """INSERT of one row that yields its id; a unique conflict (on ``conflict``) inserts nothing."""
+    meta, fields = model._meta, inserted_fields(model)
+    target = (
+        sql.SQL("({})").format(sql.SQL(", ").join(sql.Identifier(meta.get_field(n).column) for n in conflict))
+        if conflict
+        else sql.SQL("")
+    )
+    return sql.SQL(
+        "INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT {target} DO NOTHING RETURNING {id}"
+    ).format(
+        table=table(model),
+        columns=sql.SQL(", ").join(sql.Identifier(f.column) for f in fields),
+        values=sql.SQL(", ").join(sql.Placeholder() * len(fields)),
+        target=target,
+        id=sql.Identifier(meta.pk.column),
+    )
+
+
+def insert_values(instance) -> list:
+    """The row's values as Django would send them (defaults, auto_now, JSON adapters)."""
+    connection = connections["default"]  # for its value adapters only; it never connects here
+    return [
+        field.get_db_prep_save(field.pre_save(instance, add=True), connection)
+        for field in inserted_fields(type(instance))
+    ]
+
+
 STATEMENTS = _statements()
-INSERTED_FIELDS = [f for f in Submission._meta.concrete_fields if f is not Submission._meta.pk]
 
 
 async def authenticate(conn, authorization: str):
@@ -448,16 +504,16 @@ async def references_fetch(conn, refs: References, *, extra_place: str = "") -> 
 
 
 async def submission_insert(conn, submission: Submission) -> SubmissionOutcome:
-    """services.submission_create in SQL: one INSERT, idempotent on (form, client_id)."""
-    connection = connections["default"]  # for its value adapters only; it never connects here
-    values = [
-        field.get_db_prep_save(field.pre_save(submission, add=True), connection) for field in INSERTED_FIELDS
-    ]
-    row = await (await conn.execute(STATEMENTS["insert"], values)).fetchone()
-    if row is not None:
-        submission.pk = row[0]
-        submission._state.adding = False
-        return SubmissionOutcome(submission, created=True, same_data=True)
+    """services.submission_create in SQL for a form without a workflow: the submission and
+    its companion rows (its outbox event) in one transaction, idempotent on (form, client_id)."""
+    async with conn.transaction():
+        row = await (await conn.execute(STATEMENTS["insert"], insert_values(submission))).fetchone()
+        if row is not None:
+            submission.pk = row[0]
+            submission._state.adding = False
+            for companion in submission_companions(submission):
+                await conn.execute(companion_insert(type(companion)), insert_values(companion))
+            return SubmissionOutcome(submission, created=True, same_data=True)
     key = (submission.form_id, submission.client_id)
     existing = EXISTING.instance(await (await conn.execute(STATEMENTS["existing"], key)).fetchone())
     return SubmissionOutcome(existing, created=False, same_data=existing.data_hash == submission.data_hash)

@@ -3,13 +3,14 @@
 import uuid
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, HelpPanel, MultiFieldPanel
 from wagtail.fields import RichTextField, StreamField
-from wagtail.models import Page
+from wagtail.models import DraftStateMixin, Page, RevisionMixin, WorkflowMixin
 
 from places.models import Area, Place
 from places.selectors import place_in_use
@@ -66,11 +67,28 @@ class FormPage(Page):
     thank_you_text = models.CharField(
         _("thank-you text"), max_length=300, blank=True, default="Đã ghi nhận. Cảm ơn bạn!"
     )
+    submission_workflow = models.ForeignKey(
+        "wagtailcore.Workflow",
+        verbose_name=_("approval workflow for submissions"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_(
+            "Empty: every valid submission is accepted at once. Chosen: each submission waits "
+            "in review until the workflow approves it (Settings › Workflows defines them)."
+        ),
+    )
 
     content_panels = [
         *Page.content_panels,
         MultiFieldPanel(
-            [FieldPanel("kind"), FieldPanel("area"), FieldPanel("is_public")],
+            [
+                FieldPanel("kind"),
+                FieldPanel("area"),
+                FieldPanel("is_public"),
+                FieldPanel("submission_workflow"),
+            ],
             heading=_("form"),
         ),
         FieldPanel("intro"),
@@ -138,8 +156,14 @@ class FormVersion(models.Model):
         return f"{self.form.title} v{self.number}"
 
 
-class Submission(models.Model):
-    """One filled form. Committed before anything else happens; never silently lost."""
+class Submission(WorkflowMixin, DraftStateMixin, RevisionMixin, models.Model):
+    """One filled form. Committed before anything else happens; never silently lost.
+
+    A snippet under Wagtail's workflows: when its form names a submission workflow, it is
+    stored ``in_review`` (not live), its first revision goes to the approvers, and the
+    workflow's end sets its status (workflows/transitions.py). Without one it is live and
+    ``accepted`` at once.
+    """
 
     # Thousands arrive a minute: Wagtail's reference index ("usage") has no use for them.
     wagtail_reference_index_ignore = True
@@ -200,6 +224,9 @@ class Submission(models.Model):
     client_created_at = models.DateTimeField(_("filled at (device time)"), null=True, blank=True)
     created_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
 
+    # Deleting a submission deletes its revisions and workflow states with it.
+    _revisions = GenericRelation("wagtailcore.Revision", related_query_name="submission")
+
     class Meta:
         verbose_name = _("submission")
         verbose_name_plural = _("submissions")
@@ -212,6 +239,11 @@ class Submission(models.Model):
 
     def __str__(self):
         return f"{self.form.title} #{self.pk}"
+
+    def get_workflow(self):
+        """The workflow its form names for submissions (an inactive one counts as none)."""
+        workflow = self.form.submission_workflow
+        return workflow if workflow is not None and workflow.active else None
 
 
 class Upload(models.Model):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from wagtail import hooks
 
 from places.models import Area, Place
 from places.selectors import user_area
@@ -65,7 +66,7 @@ def submission_prepare(
     *, version: FormVersion, body: dict, result, qr_place, user=None, token=None
 ) -> Submission:
     """The unsaved submission for a parsed request body (intake.parse_body) and its valid
-    ``result``; no query (the user's area is already on the user, or there is none)."""
+    ``result``. The ingest lane's users carry their area: no query on the event loop."""
     area, place = derive_area_and_place(
         version=version, result=result, qr_place=qr_place, fallback_area=user_area(user=user)
     )
@@ -85,14 +86,49 @@ def submission_prepare(
     )
 
 
+# Other apps join in a submission's storage through Wagtail hooks, so that forms_engine never
+# imports them (the workflows app records its events this way):
+# - COMPANIONS_HOOK: fn(submission) -> unsaved model instances to insert in the same
+#   transaction; no queries (the ingest lane calls it on the event loop);
+# - AFTER_COMMIT_HOOK: fn() once the transaction has committed.
+COMPANIONS_HOOK = "submission_companions"
+AFTER_COMMIT_HOOK = "submission_after_commit"
+
+
+def submission_companions(submission: Submission) -> list:
+    return [row for make in hooks.get_hooks(COMPANIONS_HOOK) for row in make(submission)]
+
+
+def submission_after_commit() -> None:
+    for run in hooks.get_hooks(AFTER_COMMIT_HOOK):
+        run()
+
+
 def submission_create(submission: Submission) -> SubmissionOutcome:
-    """Store a prepared submission once per client_id, however many times it is retried."""
-    try:
-        with transaction.atomic():
-            submission.save(force_insert=True)
-        return SubmissionOutcome(submission, created=True, same_data=True)
-    except IntegrityError:
-        existing = Submission.objects.get(form_id=submission.form_id, client_id=submission.client_id)
-        return SubmissionOutcome(
-            existing, created=False, same_data=existing.data_hash == submission.data_hash
-        )
+    """Store a prepared submission once per client_id, however many times it is retried.
+
+    Its form's workflow, if any, starts in the same transaction: the submission waits in
+    review (not live) until the workflow ends (workflows/transitions.py).
+    """
+    workflow = submission.get_workflow()
+    if workflow is not None:
+        submission.status, submission.live = Submission.STATUS_IN_REVIEW, False
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                submission.save(force_insert=True)
+        except IntegrityError:  # this client_id was stored before: a retry
+            existing = Submission.objects.get(form_id=submission.form_id, client_id=submission.client_id)
+            same_data = existing.data_hash == submission.data_hash
+            return SubmissionOutcome(existing, created=False, same_data=same_data)
+        if workflow is None:
+            for row in submission_companions(submission):
+                row.save(force_insert=True)
+        else:
+            submitter = submission.submitted_by
+            submission.save_revision(user=submitter, clean=False)
+            workflow.start(submission, submitter)
+        transaction.on_commit(submission_after_commit)
+    if workflow is not None:
+        submission.refresh_from_db(fields=["status"])  # a rule step may have decided already
+    return SubmissionOutcome(submission, created=True, same_data=True)

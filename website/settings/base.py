@@ -96,6 +96,14 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     VAR_DIR.mkdir(parents=True, exist_ok=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 RQ_QUEUES = rq_queues_config(os.environ)
+# The outbox (workflows/outbox.py): an event relayed this long ago and neither done nor still
+# in RQ is relayed again, at most OUTBOX_MAX_RELAYS times in all; the scheduler polls the
+# outbox every OUTBOX_POLL_SECONDS when PostgreSQL cannot wake it, and sweeps every
+# OUTBOX_SWEEP_SECONDS.
+OUTBOX_STUCK_AFTER_SECONDS = int(os.environ.get("OUTBOX_STUCK_AFTER_SECONDS", "600"))
+OUTBOX_MAX_RELAYS = int(os.environ.get("OUTBOX_MAX_RELAYS", "5"))
+OUTBOX_POLL_SECONDS = float(os.environ.get("OUTBOX_POLL_SECONDS", "1"))
+OUTBOX_SWEEP_SECONDS = float(os.environ.get("OUTBOX_SWEEP_SECONDS", "30"))
 CHANNEL_LAYERS = channel_layers_config(os.environ)
 CACHES = caches_config(os.environ)
 

@@ -1,0 +1,52 @@
+"""Event kinds and the handlers that do their work.
+
+An app says what work an event causes with ``@handles("submission.accepted", queue="tracing")``
+in a module its AppConfig imports (``<app>/handlers.py``). A handler takes the Event and runs
+inside the transaction that marks it done, so whatever it writes to the database is done
+exactly once however often the event is relayed; work outside the database (a live notice,
+a file) belongs in ``transaction.on_commit``. It may return a small JSON-able result, kept
+on the EventHandled row.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+SUBMISSION_ACCEPTED = "submission.accepted"
+SUBMISSION_REJECTED = "submission.rejected"
+
+
+@dataclass(frozen=True)
+class Handler:
+    kind: str
+    name: str  # the function's dotted path: the job names the handler by it
+    queue: str
+    func: Callable
+
+
+_handlers: dict[str, list[Handler]] = {}
+
+
+def handles(kind: str, *, queue: str = "default"):
+    """Register the decorated function as a handler of ``kind`` events, run on ``queue``."""
+
+    def register(func):
+        handler = Handler(kind=kind, name=f"{func.__module__}.{func.__qualname__}", queue=queue, func=func)
+        registered = _handlers.setdefault(kind, [])
+        if all(existing.name != handler.name for existing in registered):
+            registered.append(handler)
+        return func
+
+    return register
+
+
+def handlers_for(kind: str) -> list[Handler]:
+    return list(_handlers.get(kind, []))
+
+
+def handler_named(kind: str, name: str) -> Handler | None:
+    return next((h for h in _handlers.get(kind, []) if h.name == name), None)
+
+
+def unregister(kind: str, name: str) -> None:
+    """For tests that register a handler of their own."""
+    _handlers[kind] = [h for h in _handlers.get(kind, []) if h.name != name]

@@ -1,0 +1,173 @@
+"""Record events with the change that causes them; relay them to RQ; sweep up what was missed.
+
+- ``event_record`` (ORM) and ``event_new`` (an unsaved row, for the ingest lane's own INSERT)
+  put an event in the caller's transaction.
+- ``relay_pending`` hands the committed events nobody relayed yet to RQ, one job per handler,
+  and marks them relayed in the same transaction: if Redis is down nothing is marked and the
+  next pass tries again. Several relays may run at once (SKIP LOCKED).
+- ``sweep`` also re-relays events relayed long ago whose jobs vanished (Redis lost them, a
+  relay crashed between enqueue and commit) and marks events done.
+
+With Redis, ``manage.py run_scheduler`` relays: PostgreSQL wakes it on every committed event
+(a trigger NOTIFYs ``outbox``), other databases are polled. Without Redis, queues run jobs in
+process, and each commit that records an event relays at once.
+"""
+
+import logging
+import re
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+from redis.exceptions import RedisError
+from rq import Queue, Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+
+from .events import Handler, handlers_for
+from .models import Event, EventHandled
+from .queues import get_queue, queues_are_synchronous
+
+logger = logging.getLogger(__name__)
+
+NOTIFY_CHANNEL = "outbox"
+RELAY_BATCH = 500
+# RQ's own retries, with backoff, before a job lands in the failed registry (django-rq's views).
+JOB_RETRY = Retry(max=5, interval=[2, 10, 60, 300, 900])
+LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
+
+
+def event_new(*, kind: str, key: str, payload: dict) -> Event:
+    return Event(kind=kind, key=key, payload=payload)
+
+
+def event_record(*, kind: str, key: str, payload: dict) -> Event:
+    """Record an event in the current transaction; a second record of the same key is the first."""
+    event, created = Event.objects.get_or_create(key=key, defaults={"kind": kind, "payload": payload})
+    if created:
+        transaction.on_commit(relay_after_commit)
+    return event
+
+
+def relay_after_commit() -> None:
+    """In-process queues relay at once; otherwise the scheduler process relays (it is woken)."""
+    if queues_are_synchronous():
+        relay_pending()
+
+
+def job_id(event: Event, handler: Handler) -> str:
+    # RQ ids allow letters, digits, "_" and "-": a handler's dotted path becomes dashes.
+    return f"event-{event.pk}-{re.sub(r'[^A-Za-z0-9_-]', '-', handler.name)}"
+
+
+def enqueue(events: list[Event], *, skip=None) -> int:
+    """One job per (event, handler), queue by queue in one round trip each; jobs enqueued."""
+    by_queue: dict[str, list] = {}
+    for event in events:
+        for handler in handlers_for(event.kind):
+            if skip and (event.pk, handler.name) in skip:
+                continue
+            data = Queue.prepare_data(
+                "workflows.jobs.event_handle",
+                args=(event.pk, handler.name),
+                job_id=job_id(event, handler),
+                retry=JOB_RETRY,
+                description=f"{event.key} → {handler.name}",
+            )
+            by_queue.setdefault(handler.queue, []).append(data)
+    for name, jobs in by_queue.items():
+        get_queue(name).enqueue_many(jobs)
+    return sum(len(jobs) for jobs in by_queue.values())
+
+
+def relay_pending(*, batch: int = RELAY_BATCH) -> int:
+    """Relay every committed, unrelayed event; the number relayed. Never raises for Redis."""
+    relayed = 0
+    while True:
+        try:
+            with transaction.atomic():
+                events = list(
+                    Event.objects.select_for_update(skip_locked=True)
+                    .filter(relayed_at=None)
+                    .order_by("id")[:batch]
+                )
+                if not events:
+                    return relayed
+                enqueue(events)
+                Event.objects.filter(pk__in=[e.pk for e in events]).update(
+                    relayed_at=timezone.now(), relay_count=F("relay_count") + 1, last_error=""
+                )
+        except RedisError as error:
+            logger.warning("outbox: relay failed, will retry: %s", error)
+            return relayed
+        relayed += len(events)
+        if len(events) < batch:
+            return relayed
+
+
+def sweep() -> dict:
+    """Relay what is pending, re-relay what is stuck, mark what is done; counts of each."""
+    counts = {"relayed": relay_pending(), "re_relayed": 0, "done": events_mark_done()}
+    try:
+        counts["re_relayed"] = stuck_relay()
+    except RedisError as error:
+        logger.warning("outbox: sweep could not reach Redis: %s", error)
+    return counts
+
+
+def events_mark_done() -> int:
+    """Events whose every handler has handled them (one query per batch of kinds)."""
+    done = 0
+    undone = Event.objects.filter(done_at=None).exclude(relayed_at=None)
+    for kind in undone.values_list("kind", flat=True).distinct():
+        needed = len(handlers_for(kind))
+        finished = undone.filter(kind=kind).annotate(n=Count("handled")).filter(n__gte=needed).values("pk")
+        done += Event.objects.filter(pk__in=finished).update(done_at=timezone.now())
+    return done
+
+
+def stuck_relay(*, older_than: timedelta | None = None) -> int:
+    """Re-enqueue the jobs of events relayed long ago that are neither done nor still in RQ.
+
+    A job in RQ's failed registry stays there for people to see and retry (django-rq's
+    views): it is not relayed again behind their back.
+    """
+    if older_than is None:
+        older_than = timedelta(seconds=settings.OUTBOX_STUCK_AFTER_SECONDS)
+    if queues_are_synchronous():
+        return 0
+    stuck = list(
+        Event.objects.filter(done_at=None, relayed_at__lt=timezone.now() - older_than)
+        .filter(relay_count__lt=settings.OUTBOX_MAX_RELAYS)
+        .order_by("id")[:RELAY_BATCH]
+    )
+    if not stuck:
+        return 0
+    handled = set(EventHandled.objects.filter(event__in=stuck).values_list("event_id", "handler").iterator())
+    skip = set(handled)
+    for event in stuck:
+        for handler in handlers_for(event.kind):
+            if (event.pk, handler.name) not in skip and job_in_rq(event, handler):
+                skip.add((event.pk, handler.name))
+    count = enqueue(stuck, skip=skip)
+    if count:
+        lost = {pk for pk, _ in {(e.pk, h.name) for e in stuck for h in handlers_for(e.kind)} - skip}
+        Event.objects.filter(pk__in=lost).update(relayed_at=timezone.now(), relay_count=F("relay_count") + 1)
+        logger.warning("outbox: re-relayed %d jobs of %d stuck events", count, len(lost))
+    return count
+
+
+def job_in_rq(event: Event, handler: Handler) -> bool:
+    """Whether RQ still has this job waiting, running, scheduled or failed."""
+    connection = get_queue(handler.queue).connection
+    try:
+        status = Job.fetch(job_id(event, handler), connection=connection).get_status()
+    except NoSuchJobError:
+        return False
+    return status in LIVE_STATUSES or status == JobStatus.FAILED
+
+
+def pending_count() -> int:
+    return Event.objects.filter(Q(relayed_at=None) | Q(done_at=None)).count()
