@@ -167,6 +167,11 @@ class SubmissionOut(Schema):
     place: str | None
     created_at: datetime
     data: dict
+    reason: str  # why it was rejected, as the approver wrote it
+
+    @staticmethod
+    def resolve_reason(obj):
+        return obj.status_reason
 
     @staticmethod
     def resolve_form(obj):
@@ -212,6 +217,31 @@ def submission_list(request, filters: Query[SubmissionFilters]):
     if filters.date_to:
         queryset = queryset.filter(created_at__date__lte=filters.date_to)
     return queryset.order_by("-created_at")
+
+
+class DecisionOut(Schema):
+    id: int
+    client_id: uuid.UUID
+    status: str
+    reason: str
+
+
+@router.get(
+    "/submissions/mine",
+    response=list[DecisionOut],
+    summary="Where the caller's own submissions stand (in review, accepted, rejected and why)",
+)
+def submission_decisions(request, client_id: Query[list[uuid.UUID]]):
+    """The phone's outbox asks after the submissions it sent for review, by their client_ids;
+    only the caller's own are answered, wherever their area."""
+    user, _token = caller(request)
+    if not user.is_authenticated:
+        return []
+    mine = Submission.objects.filter(submitted_by=user, client_id__in=client_id[:200])
+    return [
+        {"id": s.pk, "client_id": s.client_id, "status": s.status, "reason": s.status_reason}
+        for s in mine.only("pk", "client_id", "status", "status_reason")
+    ]
 
 
 # --- uploads -----------------------------------------------------------------------------

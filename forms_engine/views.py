@@ -14,20 +14,28 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.auth import permission_required
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
+from wagtail.admin.panels import ObjectList
 from wagtail.admin.ui.tables import DateColumn
-from wagtail.admin.views import generic
-from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets import Button
 from wagtail.log_actions import log
+from wagtail.snippets.views import snippets as snippet_views
+from wagtail.snippets.views.snippets import SnippetViewSet
 
 from places.forms import AreaChoiceField
 from places.models import Area
-from places.selectors import areas_visible_to, scope_queryset
-from places.views import ScopedIndexView, ScopedViewMixin
+from places.selectors import areas_visible_to, is_in_scope, scope_queryset
+from places.views import ScopedIndexView
 
 from .display import submission_rows
 from .models import FormPage, Submission
 from .resources import SubmissionResource
+from .review import (
+    DATA_HEADING,
+    FACTS_HEADING,
+    SubmissionDataPanel,
+    SubmissionFactsPanel,
+    SubmissionReviewForm,
+)
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -66,7 +74,20 @@ class SubmissionFilterSet(WagtailFilterSet):
             self.filters["area"].queryset = areas_visible_to(user=request.user).order_by("path")
 
 
-class SubmissionIndexView(ScopedIndexView):
+class ScopedObjectMixin:
+    """Any view of one submission: one outside the user's area answers 404, as if absent."""
+
+    def get_base_object_queryset(self):
+        return scope_queryset(super().get_base_object_queryset(), user=self.request.user)
+
+    def get_object(self, *args, **kwargs):
+        obj = super().get_object(*args, **kwargs)
+        if not is_in_scope(obj, user=self.request.user):
+            raise Http404
+        return obj
+
+
+class SubmissionIndexView(ScopedIndexView, snippet_views.IndexView):
     search_function = staticmethod(submission_search)
 
     def get_base_queryset(self):
@@ -122,7 +143,7 @@ def submission_export(request, form_id: int, fmt: str):
     )
 
 
-class SubmissionInspectView(ScopedViewMixin, generic.InspectView):
+class SubmissionInspectView(ScopedObjectMixin, snippet_views.InspectView):
     template_name = "forms_engine/admin/submission_inspect.html"
 
     def get_context_data(self, **kwargs):
@@ -131,13 +152,44 @@ class SubmissionInspectView(ScopedViewMixin, generic.InspectView):
         return context
 
 
-class SubmissionViewSet(ModelViewSet):
+def scoped_view(view_class):
+    """``view_class`` answering 404 for a submission outside the user's area."""
+    return type(f"Scoped{view_class.__name__}", (ScopedObjectMixin, view_class), {})
+
+
+# Every view of one submission (edit and review, history, revisions, workflow actions, locks…).
+OBJECT_VIEWS = [
+    "edit_view_class",
+    "delete_view_class",
+    "usage_view_class",
+    "history_view_class",
+    "revisions_view_class",
+    "revisions_compare_view_class",
+    "revisions_unschedule_view_class",
+    "unpublish_view_class",
+    "preview_on_edit_view_class",
+    "lock_view_class",
+    "unlock_view_class",
+    "workflow_action_view_class",
+    "collect_workflow_action_data_view_class",
+    "confirm_workflow_cancellation_view_class",
+    "workflow_preview_view_class",
+    "workflow_history_view_class",
+    "workflow_history_detail_view_class",
+]
+
+
+class SubmissionViewSet(SnippetViewSet):
+    """Submissions as Wagtail snippets: listed and opened only inside the user's area, reviewed
+    under their form's workflow (the edit view is the approver's review screen)."""
+
     model = Submission
     icon = "form"
     menu_label = _("Submissions")
     menu_order = 150
     add_to_admin_menu = True
-    name = "submissions"
+    admin_url_namespace = "submissions"
+    base_url_path = "submissions"
     index_view_class = SubmissionIndexView
     inspect_view_class = SubmissionInspectView
     inspect_view_enabled = True
@@ -166,12 +218,18 @@ class SubmissionViewSet(ModelViewSet):
         "data",
     ]
     export_filename = "submissions"
-    # Submissions arrive through forms, the API and imports; the admin never creates them and
-    # never edits their data (corrections come with the approval workflow).
-    form_fields = ["status", "status_reason"]
+    edit_handler = ObjectList(
+        [SubmissionFactsPanel(heading=FACTS_HEADING), SubmissionDataPanel(heading=DATA_HEADING)],
+        base_form_class=SubmissionReviewForm,
+    )
 
     def get_urlpatterns(self):
-        return [pattern for pattern in super().get_urlpatterns() if pattern.name != "add"]
+        # Submissions arrive through forms, the API and imports: never made in the admin.
+        return [pattern for pattern in super().get_urlpatterns() if pattern.name not in ("add", "copy")]
 
     def get_index_view_kwargs(self, **kwargs):
         return {**super().get_index_view_kwargs(**kwargs), "add_url_name": None}
+
+
+for _view in OBJECT_VIEWS:
+    setattr(SubmissionViewSet, _view, scoped_view(getattr(SnippetViewSet, _view)))

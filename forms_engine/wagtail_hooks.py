@@ -1,14 +1,12 @@
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
+from wagtail.snippets.models import register_snippet
 
 from . import qr_admin  # noqa: F401 - registers the QR poster views and buttons
 from .views import SubmissionViewSet, submission_export
 
-
-@hooks.register("register_admin_viewset")
-def register_submission_viewset():
-    return SubmissionViewSet()
+register_snippet(SubmissionViewSet)
 
 
 @hooks.register("register_admin_urls")

@@ -57,7 +57,14 @@ ROLE_SPECS = (
     RoleSpec(
         GroupRole.ROLE_APPROVER,
         "Người phê duyệt",
-        (ADMIN_ACCESS, "places.view_area", "places.view_place", *_SUBMISSIONS),
+        # change: correct a submission under review (a new revision; the workflow publishes it).
+        (
+            ADMIN_ACCESS,
+            "places.view_area",
+            "places.view_place",
+            *_SUBMISSIONS,
+            "forms_engine.change_submission",
+        ),
     ),
     RoleSpec(
         GroupRole.ROLE_LEADER,

@@ -42,10 +42,10 @@ def submissions(checkpoint_form, make_user, area_tree):
 
 def test_listing_is_scoped_and_searchable(client, submissions, make_user, area_tree):
     client.force_login(make_user("it", area=area_tree["cam_lam"], role=GroupRole.ROLE_AREA_IT_TEAM))
-    html = client.get(reverse("submissions:index")).content.decode()
+    html = client.get(reverse("submissions:list")).content.decode()
     assert reverse("submissions:inspect", args=[submissions["Nguyễn Văn Một"].pk]) in html
     assert reverse("submissions:inspect", args=[submissions["Trần Thị Hai"].pk]) not in html
-    found = client.get(reverse("submissions:index"), {"q": "Văn Một"}).content.decode()
+    found = client.get(reverse("submissions:list"), {"q": "Văn Một"}).content.decode()
     assert reverse("submissions:inspect", args=[submissions["Nguyễn Văn Một"].pk]) in found
     other = client.get(reverse("submissions:inspect", args=[submissions["Trần Thị Hai"].pk]))
     assert other.status_code == 404
@@ -79,7 +79,7 @@ def test_export_has_a_column_per_key_a_label_row_and_no_formulas(client, submiss
     submission.save()
     client.force_login(make_user("qt", area=area_tree["province"], role=GroupRole.ROLE_PROVINCE_ADMIN))
     form = submission.form
-    listing = client.get(reverse("submissions:index"), {"form": form.pk}).content.decode()
+    listing = client.get(reverse("submissions:list"), {"form": form.pk}).content.decode()
     csv_url = reverse("submission_export", args=[form.pk, "csv"])
     assert csv_url in listing
 

@@ -142,6 +142,8 @@ LOGIN_URL = "wagtailadmin_login"
 
 # --- Wagtail -------------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = "Outbreak Desk"
+# Approved submissions are published by the workflow, not by the approver's own rights.
+WAGTAIL_FINISH_WORKFLOW_ACTION = "workflows.finish.workflow_finish"
 WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://127.0.0.1:8000")
 WAGTAIL_I18N_ENABLED = False
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}

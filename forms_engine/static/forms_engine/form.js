@@ -103,6 +103,8 @@
     sendNow: "Gửi ngay",
     deliveredLater: (n) => `Đã gửi ${n} phiếu đang chờ.`,
     stateNeedsFix: "Cần sửa lại",
+    stateInReview: "Đã gửi, đang chờ duyệt",
+    stateRejected: (reason) => (reason ? `Bị từ chối: ${reason}` : "Bị từ chối"),
     stateConflict: "Bị trùng (xung đột)",
     statePending: "Đang chờ gửi",
     stateAuth: "Cần đăng nhập để gửi",
@@ -121,6 +123,7 @@
   const BACKOFF_BASE_MS = 5000;
   const BACKOFF_MAX_MS = 15 * 60 * 1000;
   const LOCK_NAME = "outbreak-desk-outbox";
+  const DECISIONS_POLL_MS = 2 * 60 * 1000;
 
   const Outbox = window.OutbreakOutbox;
   const app = document.getElementById("form-app");
@@ -137,6 +140,7 @@
     uploadsUrl: app.dataset.uploadsUrl || "/api/v1/uploads",
     areasUrl: app.dataset.areasUrl || "/api/v1/areas",
     placesUrl: app.dataset.placesUrl || "/api/v1/places",
+    decisionsUrl: app.dataset.decisionsUrl || "/api/v1/submissions/mine",
     mapLat: Number(app.dataset.mapLat) || 12.2388,
     mapLng: Number(app.dataset.mapLng) || 109.1967,
   };
@@ -1626,6 +1630,16 @@
 
   async function record(item, outcome) {
     const id = item.client_id;
+    if (outcome.kind === "sent" && (outcome.body || {}).status === "in_review") {
+      // Kept (without its data) until the approvers decide: a rejection and its reason show here.
+      await Outbox.update(id, (stored) => {
+        stored.status = "in_review";
+        stored.server_id = outcome.body.id;
+        stored.data = null;
+        stored.files = null;
+      });
+      return;
+    }
     if (outcome.kind === "sent") {
       await Outbox.remove(id);
       return;
@@ -1761,9 +1775,13 @@
         ? T.stateNeedsFix
         : item.status === "conflict"
           ? T.stateConflict
-          : item.auth_needed
-            ? T.stateAuth
-            : T.statePending + (item.attempts ? ` (${T.stateAttempts(item.attempts)})` : "");
+          : item.status === "in_review"
+            ? T.stateInReview
+            : item.status === "rejected"
+              ? T.stateRejected(item.reason)
+              : item.auth_needed
+                ? T.stateAuth
+                : T.statePending + (item.attempts ? ` (${T.stateAttempts(item.attempts)})` : "");
     const row = h(
       "li",
       { "data-client-id": item.client_id, "data-status": item.status },
@@ -1785,13 +1803,47 @@
     if (item.auth_needed && item.status === "pending") {
       actions.append(h("a", { class: "fe-link", href: cfg.loginUrl }, T.login));
     }
-    if (item.status !== "pending") {
+    if (item.status !== "pending" && item.status !== "in_review") {
       actions.append(
         h("button", { type: "button", class: "fe-link", onclick: () => discard(item.client_id) }, T.remove),
       );
     }
     if (actions.childNodes.length) row.append(" ", actions);
     return row;
+  }
+
+  /** Ask after the submissions waiting for review: accepted ones leave, rejected ones say why. */
+  async function refreshDecisions() {
+    let waiting = [];
+    try {
+      waiting = (await Outbox.all()).filter((i) => i.status === "in_review");
+    } catch (_) {
+      return;
+    }
+    if (!waiting.length || !navigator.onLine) return;
+    const query = waiting.map((i) => `client_id=${encodeURIComponent(i.client_id)}`).join("&");
+    let decisions = [];
+    try {
+      const response = await fetchWithTimeout(
+        `${cfg.decisionsUrl}?${query}`,
+        { credentials: "same-origin", headers: requestHeaders(false) },
+        SUBMIT_TIMEOUT_MS,
+      );
+      if (!response.ok) return;
+      decisions = await response.json();
+    } catch (_) {
+      return;
+    }
+    for (const decision of decisions) {
+      if (decision.status === "accepted") await Outbox.remove(decision.client_id);
+      else if (decision.status === "rejected") {
+        await Outbox.update(decision.client_id, (stored) => {
+          stored.status = "rejected";
+          stored.reason = decision.reason;
+        });
+      }
+    }
+    await afterOutboxChange();
   }
 
   async function discard(clientId) {
@@ -2119,12 +2171,19 @@
       }
     }
     app.dataset.ready = "true";
-    window.addEventListener("online", () => flush({ ignoreBackoff: true }));
-    document.addEventListener("visibilitychange", () => {
-      if (document.visibilityState === "visible") flush();
+    window.addEventListener("online", () => {
+      flush({ ignoreBackoff: true });
+      refreshDecisions();
     });
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") {
+        flush();
+        refreshDecisions();
+      }
+    });
+    window.setInterval(refreshDecisions, DECISIONS_POLL_MS);
     if (channel) channel.onmessage = () => Outbox.all().then(renderOutbox).catch(() => {});
-    afterOutboxChange().then(() => flush({ ignoreBackoff: true }));
+    afterOutboxChange().then(() => flush({ ignoreBackoff: true })).then(refreshDecisions);
     setUpOffline();
   }
 
