@@ -4,9 +4,11 @@ from wagtail import hooks
 from wagtail.snippets.models import register_snippet
 
 from . import qr_admin  # noqa: F401 - registers the QR poster views and buttons
+from .bulk_approve import ApproveBulkAction
 from .views import SubmissionViewSet, submission_export
 
 register_snippet(SubmissionViewSet)
+hooks.register("register_bulk_action", ApproveBulkAction)
 
 
 @hooks.register("register_admin_urls")

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib import admin
 from django.urls import include, path
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
@@ -9,6 +10,8 @@ from forms_engine import pwa
 from .api import api_v1, content_api
 
 urlpatterns = [
+    # Django's admin, for django-rq's views of queues, workers and failed jobs (superusers only).
+    path("django-admin/", admin.site.urls),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("api/v1/", api_v1.urls),

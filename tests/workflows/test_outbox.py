@@ -10,7 +10,7 @@ from django.test import Client
 from forms_engine.models import Submission
 from tests.asgi_client import AsgiClient
 from tests.workflows.conftest import burst
-from workflows.events import SUBMISSION_ACCEPTED
+from workflows.events import SUBMISSION_ACCEPTED, handlers_for
 from workflows.models import Event, EventHandled
 from workflows.outbox import relay_pending, stuck_relay, sweep
 
@@ -88,7 +88,7 @@ def test_a_job_lost_by_redis_is_relayed_again_by_the_sweep(
     submit(Client(), checkpoint_form, bearer)
     relay_pending()
     queues["default"].connection.flushdb()  # Redis restarted without its data
-    assert stuck_relay(older_than=timedelta(0)) == 2  # both handlers' jobs
+    assert stuck_relay(older_than=timedelta(0)) == len(handlers_for(SUBMISSION_ACCEPTED))  # every job
     burst()
     event = Event.objects.get()
     assert counting_handler(event) == 1
@@ -99,3 +99,22 @@ def queues_url() -> str:
     import os
 
     return os.environ["REDIS_URL"]
+
+
+def test_failed_jobs_are_visible_to_superusers_only(client, make_user, area_tree, wagtail_root):
+    from django.urls import reverse
+
+    admin = make_user("quantri", superuser=True)
+    admin.is_staff = True
+    admin.save()
+    client.force_login(admin)
+    jobs = reverse("admin:django_rq_dashboard_changelist")
+    assert jobs in client.get("/admin/").content.decode()
+    assert client.get(jobs).status_code == 200
+    assert client.get(reverse("admin:django_rq_failed_jobs", args=[0])).status_code == 200
+    staff = make_user("it", area=area_tree["cam_lam"])
+    staff.is_staff = True  # staff but not superuser: still kept out
+    staff.save()
+    client.force_login(staff)
+    assert jobs not in client.get("/admin/").content.decode()
+    assert client.get(jobs).status_code == 302

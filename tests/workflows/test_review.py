@@ -176,3 +176,30 @@ def test_a_form_with_a_workflow_is_served_by_django_not_the_lane(postgres, revie
     )
     assert response.served_by == "django"
     assert response.status_code == 201 and response.json()["status"] == "in_review"
+
+
+def test_bulk_approval_approves_only_what_the_user_may(reviewed_form, bearer, approver, make_user, area_tree):
+    for _ in range(3):
+        post(reviewed_form, bearer)
+    elsewhere = {**VALID, "destination": "22384"}  # Nha Trang: outside the approver's district
+    nha_trang_officer = make_user(
+        "canbo.nhatrang", area=area_tree["province"], role=GroupRole.ROLE_FIELD_STAFF
+    )
+    from wagtail.models import APIToken
+
+    _t, key = APIToken.create_token(user=nha_trang_officer, name="x")
+    post(reviewed_form, {"HTTP_AUTHORIZATION": f"Bearer {key}"}, data=elsewhere)
+    ids = list(Submission.objects.order_by("pk").values_list("pk", flat=True))
+
+    client = Client()
+    client.force_login(approver)
+    url = reverse("wagtail_bulk_action", args=["forms_engine", "submission", "approve"])
+    query = "&".join(f"id={pk}" for pk in ids)
+    confirm = client.get(f"{url}?{query}")
+    assert confirm.status_code == 200
+    assert len(confirm.context["items"]) == 3 and len(confirm.context["items_with_no_access"]) == 1
+    assert client.post(f"{url}?{query}").status_code == 302
+
+    statuses = dict(Submission.objects.values_list("pk", "status"))
+    assert [statuses[pk] for pk in ids] == ["accepted", "accepted", "accepted", "in_review"]
+    assert Event.objects.filter(kind=SUBMISSION_ACCEPTED).count() == 3

@@ -48,7 +48,7 @@ INSTALLED_APPS = [
     "channels",
     "django_rq",
     # Django
-    "django.contrib.admin",
+    "website.admin_site.SuperuserAdminConfig",  # django.contrib.admin, superusers only (job views)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
