@@ -14,7 +14,6 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.auth import permission_required
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
-from wagtail.admin.panels import ObjectList
 from wagtail.admin.ui.tables import DateColumn
 from wagtail.admin.widgets import Button
 from wagtail.log_actions import log
@@ -33,6 +32,7 @@ from .review import (
     DATA_HEADING,
     FACTS_HEADING,
     SubmissionDataPanel,
+    SubmissionEditHandler,
     SubmissionFactsPanel,
     SubmissionReviewForm,
 )
@@ -218,7 +218,7 @@ class SubmissionViewSet(SnippetViewSet):
         "data",
     ]
     export_filename = "submissions"
-    edit_handler = ObjectList(
+    edit_handler = SubmissionEditHandler(
         [SubmissionFactsPanel(heading=FACTS_HEADING), SubmissionDataPanel(heading=DATA_HEADING)],
         base_form_class=SubmissionReviewForm,
     )
