@@ -193,6 +193,7 @@ class SubmissionViewSet(SnippetViewSet):
     index_view_class = SubmissionIndexView
     inspect_view_class = SubmissionInspectView
     inspect_view_enabled = True
+    copy_view_enabled = False
     filterset_class = SubmissionFilterSet
     search_fields = ["client_id"]  # enables the search box; SubmissionIndexView searches the data
     list_per_page = 50

@@ -51,3 +51,7 @@ class EventHandled(models.Model):
 
     def __str__(self):
         return f"{self.event.key} → {self.handler}"
+
+
+# The task types live in tasks.py; importing them here is how Django finds their models.
+from .tasks import AreaGroupApprovalTask, AreaTaskState, RuleTask  # noqa: E402, F401

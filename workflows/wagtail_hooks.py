@@ -1,6 +1,7 @@
 from wagtail import hooks
 
 from .outbox import relay_after_commit
+from .panels import OverdueReviewsPanel
 from .transitions import accepted_event
 
 
@@ -12,3 +13,8 @@ def submission_events(submission):
 @hooks.register("submission_after_commit")
 def submission_events_relay():
     relay_after_commit()
+
+
+@hooks.register("construct_homepage_panels")
+def add_overdue_reviews_panel(request, panels):
+    panels.append(OverdueReviewsPanel())

@@ -203,3 +203,10 @@ def test_bulk_approval_approves_only_what_the_user_may(reviewed_form, bearer, ap
     statuses = dict(Submission.objects.values_list("pk", "status"))
     assert [statuses[pk] for pk in ids] == ["accepted", "accepted", "accepted", "in_review"]
     assert Event.objects.filter(kind=SUBMISSION_ACCEPTED).count() == 3
+
+
+def test_a_superuser_opens_the_review_screen(reviewed_form, bearer, make_user):
+    post(reviewed_form, bearer)
+    client = Client()
+    client.force_login(make_user("quantri", superuser=True))
+    assert client.get(edit_url(Submission.objects.get())).status_code == 200

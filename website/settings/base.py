@@ -104,6 +104,8 @@ OUTBOX_STUCK_AFTER_SECONDS = int(os.environ.get("OUTBOX_STUCK_AFTER_SECONDS", "6
 OUTBOX_MAX_RELAYS = int(os.environ.get("OUTBOX_MAX_RELAYS", "5"))
 OUTBOX_POLL_SECONDS = float(os.environ.get("OUTBOX_POLL_SECONDS", "1"))
 OUTBOX_SWEEP_SECONDS = float(os.environ.get("OUTBOX_SWEEP_SECONDS", "30"))
+# How often the scheduler looks for reviews past their task's due time (workflows/tasks.py).
+OVERDUE_CHECK_SECONDS = float(os.environ.get("OVERDUE_CHECK_SECONDS", "300"))
 CHANNEL_LAYERS = channel_layers_config(os.environ)
 CACHES = caches_config(os.environ)
 
@@ -144,6 +146,9 @@ LOGIN_URL = "wagtailadmin_login"
 WAGTAIL_SITE_NAME = "Outbreak Desk"
 # Approved submissions are published by the workflow, not by the approver's own rights.
 WAGTAIL_FINISH_WORKFLOW_ACTION = "workflows.finish.workflow_finish"
+# Superusers would get an email for every submission that starts a workflow, whatever its
+# area; reviewers find their work in their own inbox instead.
+WAGTAILADMIN_NOTIFICATION_INCLUDE_SUPERUSERS = False
 WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://127.0.0.1:8000")
 WAGTAIL_I18N_ENABLED = False
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}

@@ -3,7 +3,9 @@
 One per deployment is enough; more are safe (they share the work through SKIP LOCKED). On
 PostgreSQL it LISTENs on the ``outbox`` channel, so an event is relayed within milliseconds of
 its commit; elsewhere it polls every OUTBOX_POLL_SECONDS. Every OUTBOX_SWEEP_SECONDS it
-sweeps (workflows.outbox.sweep). Redis down: it logs, keeps the events, and tries again.
+sweeps (workflows.outbox.sweep), and every OVERDUE_CHECK_SECONDS it tells the reviewers of
+overdue reviews (workflows.tasks.overdue_notify). Redis down: it logs, keeps the events, and
+tries again.
 """
 
 import logging
@@ -16,6 +18,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connections
 
 from workflows.outbox import NOTIFY_CHANNEL, relay_pending, sweep
+from workflows.tasks import overdue_notify
 
 logger = logging.getLogger("workflows.scheduler")
 
@@ -35,13 +38,14 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, self.stop)
         listener = self.listen()
         logger.info("scheduler: relaying the outbox (%s)", "LISTEN" if listener else "polling")
-        next_sweep = 0.0
+        periodic = [(sweep, settings.OUTBOX_SWEEP_SECONDS), (overdue_notify, settings.OVERDUE_CHECK_SECONDS)]
+        due_at = [0.0] * len(periodic)
         while self.running:
-            if time.monotonic() >= next_sweep:
-                self.safely(sweep)
-                next_sweep = time.monotonic() + settings.OUTBOX_SWEEP_SECONDS
-            else:
-                self.safely(relay_pending)
+            self.safely(relay_pending)
+            for index, (step, every) in enumerate(periodic):
+                if time.monotonic() >= due_at[index]:
+                    self.safely(step)
+                    due_at[index] = time.monotonic() + every
             close_old_connections()
             listener = self.wait(listener)
 
