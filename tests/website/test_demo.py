@@ -98,3 +98,59 @@ def test_demo_password_comes_from_the_environment_or_is_kept_once_generated(monk
     assert len(generated) >= 12
     assert demo_password() == generated
     assert (tmp_path / "demo_password").stat().st_mode & 0o077 == 0
+
+
+def test_demo_workflows_verify_positive_results_by_district_then_cdc(demo, client):
+    import json
+    import uuid
+
+    from wagtail.models import APIToken
+
+    from forms_engine.models import FormPage, Submission
+    from workflows.models import Event
+
+    testing = FormPage.objects.get(slug="ket-qua-xet-nghiem")
+    assert testing.submission_workflow.name == "Xác minh kết quả xét nghiệm"
+    steps = [t.specific for t in testing.submission_workflow.tasks.order_by("workflow_tasks__sort_order")]
+    assert [type(s).__name__ for s in steps] == ["RuleTask", "AreaGroupApprovalTask", "AreaGroupApprovalTask"]
+    assert FormPage.objects.get(slug="dieu-tra-dich-te").submission_workflow.name == "Xác nhận ca bệnh"
+
+    officer = get_user_model().objects.get(username="thucdia.vinhluong")
+    _t, key = APIToken.create_token(user=officer, name="demo")
+
+    def result(value):
+        data = {
+            "person": {"full_name": "Lê Thị Hoa", "birth_year": 1988},
+            "test_type": "test_nhanh",
+            "sample_date": "2021-08-20",
+            "result": value,
+        }
+        body = json.dumps({"client_id": str(uuid.uuid4()), "data": data})
+        response = client.post(
+            "/api/v1/forms/ket-qua-xet-nghiem/submissions",
+            body,
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {key}",
+        )
+        assert response.status_code == 201, response.content
+        return Submission.objects.get(pk=response.json()["id"])
+
+    assert result("negative").status == "accepted"
+    positive = result("positive")
+    assert positive.status == "in_review"
+    task_state = positive.current_workflow_task_state
+    assert task_state.task.name == "Trung tâm Y tế huyện xác minh"
+    users = get_user_model().objects.in_bulk(
+        ["pheduyet.camlam", "pheduyet.nhatrang", "cdc.tinh"], field_name="username"
+    )
+    # The volunteer works in Vĩnh Lương (Nha Trang): Cam Lâm's health centre may not act on it.
+    assert task_state.task.specific.get_actions(positive, users["pheduyet.camlam"]) == []
+    assert task_state.task.specific.get_actions(positive, users["cdc.tinh"]) == []  # CDC comes later
+    task_state.task.specific.on_action(task_state, users["pheduyet.nhatrang"], "approve")
+    positive.refresh_from_db()
+    task_state = positive.current_workflow_task_state
+    assert positive.status == "in_review" and task_state.task.name == "CDC tỉnh xác nhận ca dương tính"
+    task_state.task.specific.on_action(task_state, users["cdc.tinh"], "approve")
+    positive.refresh_from_db()
+    assert positive.status == "accepted"
+    assert Event.objects.filter(kind="submission.accepted").count() == 2

@@ -267,6 +267,7 @@ class FormDefinition:
     intro: str
     fields: tuple
     is_public: bool = False
+    workflow: str | None = None  # the name of the demo workflow its submissions go through
 
     def stream(self) -> list[dict]:
         return stream_with_ids(self.slug, list(self.fields))
@@ -363,6 +364,7 @@ CHECKPOINT = FormDefinition(
 
 TRACING = FormDefinition(
     slug="dieu-tra-dich-te",
+    workflow="Xác nhận ca bệnh",
     title="Phiếu điều tra dịch tễ ca bệnh",
     kind=KIND_TRACING,
     intro=(
@@ -527,6 +529,7 @@ TESTING = FormDefinition(
     slug="ket-qua-xet-nghiem",
     title="Kết quả xét nghiệm",
     kind=KIND_TESTING,
+    workflow="Xác minh kết quả xét nghiệm",
     intro=(
         "<p>Phòng xét nghiệm trả kết quả xét nghiệm SARS-CoV-2 cho từng người. "
         "Kết quả dương tính được chuyển Trung tâm Y tế huyện và CDC tỉnh xác nhận.</p>"
@@ -627,15 +630,19 @@ DEMO_FORMS = (CHECKPOINT, TRACING, QUARANTINE_CHECKIN, VACCINATION, TESTING, HEA
 # --- loading -------------------------------------------------------------------------------------
 
 
-def demo_forms_load(*, home) -> list[FormPage]:
+def demo_forms_load(*, home, workflows: dict | None = None) -> list[FormPage]:
     """Create or update the six demo forms under ``home``; publish only what changed."""
     from website.demo.load import DEMO_PROVINCE_CODE  # load.py imports this module
 
     province = Area.objects.get(code=DEMO_PROVINCE_CODE)
-    return [demo_form_upsert(definition, home=home, area=province) for definition in DEMO_FORMS]
+    workflows = workflows or {}
+    return [
+        demo_form_upsert(definition, home=home, area=province, workflow=workflows.get(definition.workflow))
+        for definition in DEMO_FORMS
+    ]
 
 
-def demo_form_upsert(definition: FormDefinition, *, home, area: Area) -> FormPage:
+def demo_form_upsert(definition: FormDefinition, *, home, area: Area, workflow=None) -> FormPage:
     stream = definition.stream()
     attributes = {
         "title": definition.title,
@@ -643,6 +650,7 @@ def demo_form_upsert(definition: FormDefinition, *, home, area: Area) -> FormPag
         "is_public": definition.is_public,
         "intro": definition.intro,
         "area_id": area.pk,
+        "submission_workflow_id": workflow.pk if workflow else None,
     }
     existing = home.get_children().filter(slug=definition.slug).first()
     if existing is None:

@@ -15,6 +15,14 @@ from places.loaders import load_areas_file, load_villages_csv, package_data_path
 from places.models import Area, GroupRole, Place, UserArea
 from places.roles import roles_ensure
 from website.demo.forms import demo_forms_load
+from website.demo.workflows import (
+    TEAM_CDC,
+    TEAM_FACILITY_HEADS,
+    TEAM_HEALTH_CENTRE,
+    TEAM_TRACING,
+    demo_teams_load,
+    demo_workflows_load,
+)
 from website.models import HomePage
 
 DEMO_DIR = Path(__file__).resolve().parent
@@ -29,14 +37,21 @@ class DemoUser:
     last_name: str
     role: str | None  # None: a superuser who runs the system
     area_code: str
+    teams: tuple[str, ...] = ()  # the review teams whose workflow steps they act on
 
 
+APPROVER = GroupRole.ROLE_APPROVER
 DEMO_USERS = (
     DemoUser("admin", "Quản trị", "hệ thống", None, DEMO_PROVINCE_CODE),
     DemoUser("quantri.tinh", "Quản trị", "tỉnh", GroupRole.ROLE_PROVINCE_ADMIN, DEMO_PROVINCE_CODE),
     DemoUser("cntt.camlam", "Tổ CNTT", "huyện Cam Lâm", GroupRole.ROLE_AREA_IT_TEAM, "570"),
     DemoUser("thucdia.vinhluong", "Sinh viên", "tình nguyện Vĩnh Lương", GroupRole.ROLE_FIELD_STAFF, "22384"),
-    DemoUser("pheduyet.camlam", "TTYT", "huyện Cam Lâm", GroupRole.ROLE_APPROVER, "570"),
+    # Approvers: the approver role's rights, and the review teams whose steps they take.
+    DemoUser("pheduyet.camlam", "TTYT", "huyện Cam Lâm", APPROVER, "570", (TEAM_HEALTH_CENTRE,)),
+    DemoUser("pheduyet.nhatrang", "TTYT", "thành phố Nha Trang", APPROVER, "568", (TEAM_HEALTH_CENTRE,)),
+    DemoUser("cdc.tinh", "CDC", "tỉnh Khánh Hòa", APPROVER, DEMO_PROVINCE_CODE, (TEAM_CDC,)),
+    DemoUser("truyvet.camlam", "Tổ truy vết", "huyện Cam Lâm", APPROVER, "570", (TEAM_TRACING,)),
+    DemoUser("cachly.camlam", "Trưởng khu cách ly", "huyện Cam Lâm", APPROVER, "570", (TEAM_FACILITY_HEADS,)),
     DemoUser("lanhdao.tinh", "Lãnh đạo", "UBND tỉnh", GroupRole.ROLE_LEADER, DEMO_PROVINCE_CODE),
     DemoUser("truyenthong", "Ban", "Tuyên giáo", GroupRole.ROLE_COMMUNICATIONS, DEMO_PROVINCE_CODE),
 )
@@ -71,10 +86,13 @@ def demo_load(*, password: str) -> list[str]:
         f"places: {demo_places_load()}",
     ]
     roles_ensure()
-    demo_users_load(password=password)
+    teams = demo_teams_load()
+    workflows = demo_workflows_load(teams)
+    demo_users_load(password=password, teams=teams)
     home = demo_home_page_ensure()
-    forms = demo_forms_load(home=home)
+    forms = demo_forms_load(home=home, workflows=workflows)
     report.append(f"users: {', '.join(u.username for u in DEMO_USERS)}")
+    report.append(f"workflows: {', '.join(workflows)}")
     report.append(f"forms: {len(forms)}")
     return report
 
@@ -98,7 +116,7 @@ def demo_places_load() -> int:
     return len(rows)
 
 
-def demo_users_load(*, password: str) -> None:
+def demo_users_load(*, password: str, teams: dict) -> None:
     User = get_user_model()
     areas = Area.objects.in_bulk({u.area_code for u in DEMO_USERS}, field_name="code")
     role_groups = {link.role: link.group for link in GroupRole.objects.select_related("group")}
@@ -116,7 +134,7 @@ def demo_users_load(*, password: str) -> None:
         )
         user.set_password(password)
         user.save(update_fields=["password"])
-        user.groups.set([role_groups[spec.role]] if spec.role else [])
+        user.groups.set(([role_groups[spec.role]] if spec.role else []) + [teams[t] for t in spec.teams])
         UserArea.objects.update_or_create(user=user, defaults={"area": areas[spec.area_code]})
 
 
