@@ -25,9 +25,11 @@ from places.models import GroupRole
 from realtime.publish import user_group
 from tests.factories import field, publish_form
 from tests.forms_engine.conftest import home  # noqa: F401
+from tests.workflows.conftest import burst
 from tests.workflows.test_review import act, current_fields
 from workflows.conditions import EMPTY, NEEDS_LIST, UNKNOWN_OP, condition_errors, condition_holds
-from workflows.models import Event
+from workflows.models import Event, EventHandled
+from workflows.outbox import relay_pending
 from workflows.panels import OverdueReviewsPanel
 from workflows.tasks import REASON_REQUIRED, AreaGroupApprovalTask, RuleTask, overdue_notify
 
@@ -189,7 +191,8 @@ def test_a_positive_result_waits_for_its_own_district_only(verification, submit,
     assert current_task_state(submission).task_id == district.pk
 
 
-def test_district_then_cdc_approval_accepts_the_submission(verification, submit, people):
+def test_district_then_cdc_approval_accepts_the_submission(verification, submit, people, queues):
+    """The whole path: in review, the district, then CDC, accepted, its event, its job once."""
     submission = submit("positive")
 
     assert review(people["cam_lam"], submission, "approve").status_code == 302
@@ -199,7 +202,14 @@ def test_district_then_cdc_approval_accepts_the_submission(verification, submit,
     assert review(people["cdc"], submission, "approve").status_code == 302
 
     assert submission.status == Submission.STATUS_ACCEPTED
-    assert Event.objects.filter(kind="submission.accepted", payload__submission=submission.pk).exists()
+    event = Event.objects.get(kind="submission.accepted", payload__submission=submission.pk)
+
+    for _ in range(2):  # relayed twice, as after a relay crash: the job still runs once
+        Event.objects.filter(pk=event.pk).update(relayed_at=None)
+        relay_pending()
+        burst()
+    [handled] = EventHandled.objects.filter(event=event, handler="workflows.handlers.submitter_notify")
+    assert handled.result == {"notified": submission.submitted_by_id}
 
 
 def test_a_rejection_gives_the_submitter_the_reviewers_comment(verification, submit, people):
