@@ -3,14 +3,18 @@ from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 
+from workflows.queues import queues_are_synchronous
 
-class SuperuserMenuItem(MenuItem):
+
+class JobsMenuItem(MenuItem):
+    """For superusers, when jobs run on Redis (without it they run at once, in the web process)."""
+
     def is_shown(self, request):
-        return request.user.is_superuser
+        return request.user.is_superuser and not queues_are_synchronous()
 
 
 @hooks.register("register_settings_menu_item")
 def register_jobs_menu_item():
     """Background jobs (RQ): queues, running and failed jobs, to retry or inspect them."""
     url = reverse("admin:django_rq_dashboard_changelist")
-    return SuperuserMenuItem(_("Background jobs"), url, icon_name="cogs", order=900)
+    return JobsMenuItem(_("Background jobs"), url, icon_name="cogs", order=900)

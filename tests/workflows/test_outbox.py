@@ -101,7 +101,7 @@ def queues_url() -> str:
     return os.environ["REDIS_URL"]
 
 
-def test_failed_jobs_are_visible_to_superusers_only(client, make_user, area_tree, wagtail_root):
+def test_failed_jobs_are_visible_to_superusers_only(client, make_user, area_tree, wagtail_root, redis_url):
     from django.urls import reverse
 
     admin = make_user("quantri", superuser=True)
