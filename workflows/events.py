@@ -47,6 +47,15 @@ def handler_named(kind: str, name: str) -> Handler | None:
     return next((h for h in _handlers.get(kind, []) if h.name == name), None)
 
 
+def submission_of(event):
+    """The submission a submission event is about (events name it by form and client_id)."""
+    from forms_engine.models import Submission
+
+    return Submission.objects.filter(
+        form_id=event.payload["form"], client_id=event.payload["client_id"]
+    ).first()
+
+
 def unregister(kind: str, name: str) -> None:
     """For tests that register a handler of their own."""
     _handlers[kind] = [h for h in _handlers.get(kind, []) if h.name != name]

@@ -16,7 +16,7 @@ from .events import SUBMISSION_ACCEPTED, SUBMISSION_REJECTED, handles
 def submitter_notify(event):
     """A live notice to the submitter's open pages (the phone's outbox view shows it)."""
     submission = (
-        Submission.objects.filter(pk=event.payload["submission"])
+        Submission.objects.filter(form_id=event.payload["form"], client_id=event.payload["client_id"])
         .values("pk", "client_id", "status", "status_reason", "submitted_by_id", "latest_revision_id")
         .first()
     )

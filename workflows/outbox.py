@@ -2,9 +2,10 @@
 
 - ``event_record`` (ORM) and ``event_new`` (an unsaved row, for the ingest lane's own INSERT)
   put an event in the caller's transaction.
-- ``relay_pending`` hands the committed events nobody relayed yet to RQ, one job per handler,
-  and marks them relayed in the same transaction: if Redis is down nothing is marked and the
-  next pass tries again. Several relays may run at once (SKIP LOCKED).
+- ``relay_pending`` hands the committed events nobody relayed yet to RQ, one job per handler
+  and batch of events, and marks them relayed in the same transaction: if Redis is down
+  nothing is marked and the next pass tries again. Several relays may run at once (SKIP
+  LOCKED).
 - ``sweep`` also re-relays events relayed long ago whose jobs vanished (Redis lost them, a
   relay crashed between enqueue and commit) and marks events done.
 
@@ -23,8 +24,8 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 from redis.exceptions import RedisError
 from rq import Queue, Retry
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
+from rq.job import Job
+from rq.registry import DeferredJobRegistry, FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 
 from .events import Handler, handlers_for
 from .models import Event, EventHandled
@@ -36,7 +37,7 @@ NOTIFY_CHANNEL = "outbox"
 RELAY_BATCH = 500
 # RQ's own retries, with backoff, before a job lands in the failed registry (django-rq's views).
 JOB_RETRY = Retry(max=5, interval=[2, 10, 60, 300, 900])
-LIVE_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
+JOB_BATCH = 200  # events per job at most
 
 
 def event_new(*, kind: str, key: str, payload: dict) -> Event:
@@ -57,26 +58,38 @@ def relay_after_commit() -> None:
         relay_pending()
 
 
-def job_id(event: Event, handler: Handler) -> str:
+def job_id(handler: Handler, event_ids: list[int]) -> str:
     # RQ ids allow letters, digits, "_" and "-": a handler's dotted path becomes dashes.
-    return f"event-{event.pk}-{re.sub(r'[^A-Za-z0-9_-]', '-', handler.name)}"
+    name = re.sub(r"[^A-Za-z0-9_-]", "-", handler.name)
+    return f"events-{name}-{event_ids[0]}-{len(event_ids)}"
 
 
-def enqueue(events: list[Event], *, skip=None) -> int:
-    """One job per (event, handler), queue by queue in one round trip each; jobs enqueued."""
-    by_queue: dict[str, list] = {}
+def enqueue(events: list[Event], *, skip=frozenset()) -> int:
+    """One job per handler and batch of events, queue by queue in one round trip each.
+
+    Batching keeps a job's fixed cost (RQ, the connection) off each event: under load the
+    relay finds many events at once and a worker handles them in one job; at a trickle each
+    job has one event and starts at once. Pairs (event id, handler name) in ``skip`` are left
+    out. Returns the number of jobs enqueued.
+    """
+    batches: dict[Handler, list[int]] = {}
     for event in events:
         for handler in handlers_for(event.kind):
-            if skip and (event.pk, handler.name) in skip:
-                continue
-            data = Queue.prepare_data(
-                "workflows.jobs.event_handle",
-                args=(event.pk, handler.name),
-                job_id=job_id(event, handler),
-                retry=JOB_RETRY,
-                description=f"{event.key} → {handler.name}",
+            if (event.pk, handler.name) not in skip:
+                batches.setdefault(handler, []).append(event.pk)
+    by_queue: dict[str, list] = {}
+    for handler, event_ids in batches.items():
+        for start in range(0, len(event_ids), JOB_BATCH):
+            chunk = event_ids[start : start + JOB_BATCH]
+            by_queue.setdefault(handler.queue, []).append(
+                Queue.prepare_data(
+                    "workflows.jobs.events_handle",
+                    args=(handler.name, chunk),
+                    job_id=job_id(handler, chunk),
+                    retry=JOB_RETRY,
+                    description=f"{handler.name}: {len(chunk)} events from {chunk[0]}",
+                )
             )
-            by_queue.setdefault(handler.queue, []).append(data)
     for name, jobs in by_queue.items():
         get_queue(name).enqueue_many(jobs)
     return sum(len(jobs) for jobs in by_queue.values())
@@ -118,7 +131,7 @@ def sweep() -> dict:
 
 
 def events_mark_done() -> int:
-    """Events whose every handler has handled them (one query per batch of kinds)."""
+    """Events whose every handler has handled them (one query per kind)."""
     done = 0
     undone = Event.objects.filter(done_at=None).exclude(relayed_at=None)
     for kind in undone.values_list("kind", flat=True).distinct():
@@ -129,10 +142,10 @@ def events_mark_done() -> int:
 
 
 def stuck_relay(*, older_than: timedelta | None = None) -> int:
-    """Re-enqueue the jobs of events relayed long ago that are neither done nor still in RQ.
-
-    A job in RQ's failed registry stays there for people to see and retry (django-rq's
-    views): it is not relayed again behind their back.
+    """Relay again the work of events relayed long ago and still not done, whose handler's
+    queue is idle (nothing waiting or running there: their job is gone, e.g. Redis restarted
+    empty). A job in RQ's failed registry stays there for people to see and retry
+    (django-rq's views): its events are not relayed again behind their back.
     """
     if older_than is None:
         older_than = timedelta(seconds=settings.OUTBOX_STUCK_AFTER_SECONDS)
@@ -145,28 +158,42 @@ def stuck_relay(*, older_than: timedelta | None = None) -> int:
     )
     if not stuck:
         return 0
-    handled = set(EventHandled.objects.filter(event__in=stuck).values_list("event_id", "handler").iterator())
-    skip = set(handled)
-    for event in stuck:
-        for handler in handlers_for(event.kind):
-            if (event.pk, handler.name) not in skip and job_in_rq(event, handler):
-                skip.add((event.pk, handler.name))
+    skip = set(EventHandled.objects.filter(event__in=stuck).values_list("event_id", "handler").iterator())
+    for handler in {h for event in stuck for h in handlers_for(event.kind)}:
+        queue = get_queue(handler.queue)
+        if queue_busy(queue):
+            skip |= {(event.pk, handler.name) for event in stuck}  # a backlog, not a loss: wait
+        else:
+            skip |= failed_pairs(queue)
     count = enqueue(stuck, skip=skip)
     if count:
-        lost = {pk for pk, _ in {(e.pk, h.name) for e in stuck for h in handlers_for(e.kind)} - skip}
+        lost = {e.pk for e in stuck for h in handlers_for(e.kind) if (e.pk, h.name) not in skip}
         Event.objects.filter(pk__in=lost).update(relayed_at=timezone.now(), relay_count=F("relay_count") + 1)
-        logger.warning("outbox: re-relayed %d jobs of %d stuck events", count, len(lost))
+        logger.warning("outbox: relayed again %d events whose jobs were lost", len(lost))
     return count
 
 
-def job_in_rq(event: Event, handler: Handler) -> bool:
-    """Whether RQ still has this job waiting, running, scheduled or failed."""
-    connection = get_queue(handler.queue).connection
-    try:
-        status = Job.fetch(job_id(event, handler), connection=connection).get_status()
-    except NoSuchJobError:
-        return False
-    return status in LIVE_STATUSES or status == JobStatus.FAILED
+def queue_busy(queue: Queue) -> bool:
+    """Jobs waiting, running or waiting to retry on ``queue``."""
+    return bool(
+        queue.count
+        or StartedJobRegistry(queue=queue).count
+        or ScheduledJobRegistry(queue=queue).count
+        or DeferredJobRegistry(queue=queue).count
+    )
+
+
+def failed_pairs(queue: Queue, *, limit: int = 1000) -> set[tuple[int, str]]:
+    """(event id, handler name) of the outbox jobs in ``queue``'s failed registry."""
+    job_ids = FailedJobRegistry(queue=queue).get_job_ids(0, limit - 1)
+    pairs = set()
+    for job in Job.fetch_many(job_ids, connection=queue.connection):
+        if job is not None and job.func_name.startswith("workflows.jobs.event"):
+            handler_name, event_ids = job.args if job.func_name.endswith("events_handle") else job.args[::-1]
+            pairs |= {
+                (pk, handler_name) for pk in (event_ids if isinstance(event_ids, list) else [event_ids])
+            }
+    return pairs
 
 
 def pending_count() -> int:

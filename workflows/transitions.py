@@ -18,19 +18,25 @@ from .outbox import event_new, event_record
 
 
 def submission_payload(submission: Submission) -> dict:
+    """A submission named by (form, client_id), its identity before its INSERT gives it an id:
+    the ingest lane writes the event in the INSERT's own statement (events.submission_of)."""
     return {
-        "submission": submission.pk,
         "form": submission.form_id,
+        "client_id": str(submission.client_id),
         "area": submission.area_id,
         "place": submission.place_id,
     }
 
 
+def submission_key(kind: str, submission: Submission) -> str:
+    return f"{kind}:{submission.form_id}:{submission.client_id}"
+
+
 def accepted_event(submission: Submission):
-    """The unsaved event of a submission accepted at once."""
+    """The unsaved event of a submission accepted at once (it may not have its id yet)."""
     if submission.status != Submission.STATUS_ACCEPTED:
         return []
-    key = f"{SUBMISSION_ACCEPTED}:{submission.pk}"
+    key = submission_key(SUBMISSION_ACCEPTED, submission)
     return [event_new(kind=SUBMISSION_ACCEPTED, key=key, payload=submission_payload(submission))]
 
 
@@ -43,7 +49,7 @@ def submission_approved(sender, instance: Submission, **kwargs):
         instance.status, instance.status_reason = Submission.STATUS_ACCEPTED, ""
         event_record(
             kind=SUBMISSION_ACCEPTED,
-            key=f"{SUBMISSION_ACCEPTED}:{instance.pk}",
+            key=submission_key(SUBMISSION_ACCEPTED, instance),
             payload=submission_payload(instance),
         )
 
@@ -62,6 +68,6 @@ def submission_rejected(sender, instance, user=None, **kwargs):
         )
         event_record(
             kind=SUBMISSION_REJECTED,
-            key=f"{SUBMISSION_REJECTED}:{submission.pk}:{instance.pk}",
+            key=f"{submission_key(SUBMISSION_REJECTED, submission)}:{instance.pk}",
             payload={**submission_payload(submission), "reason": reason, "by": getattr(user, "pk", None)},
         )

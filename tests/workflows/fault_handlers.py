@@ -22,4 +22,4 @@ def slow_count(event):
     connection.incr(f"test:attempts:{event.pk}")
     while connection.get("test:hang"):
         time.sleep(0.1)
-    return {"submission": event.payload["submission"]}
+    return {"client_id": event.payload["client_id"]}

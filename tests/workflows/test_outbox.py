@@ -10,7 +10,7 @@ from django.test import Client
 from forms_engine.models import Submission
 from tests.asgi_client import AsgiClient
 from tests.workflows.conftest import burst
-from workflows.events import SUBMISSION_ACCEPTED, handlers_for
+from workflows.events import SUBMISSION_ACCEPTED, handlers_for, submission_of
 from workflows.models import Event, EventHandled
 from workflows.outbox import relay_pending, stuck_relay, sweep
 
@@ -32,8 +32,9 @@ def test_an_accepted_submission_brings_its_event(client_class, postgres, queues,
     assert response.status_code == 201
     event = Event.objects.get()
     assert event.kind == SUBMISSION_ACCEPTED
-    assert event.key == f"submission.accepted:{response.json()['id']}"
-    assert event.payload["submission"] == response.json()["id"]
+    submission = Submission.objects.get(pk=response.json()["id"])
+    assert event.key == f"submission.accepted:{submission.form_id}:{submission.client_id}"
+    assert submission_of(event) == submission
     assert event.relayed_at is None  # the scheduler relays it, not the request
 
 

@@ -16,6 +16,7 @@ from django.db import connection
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 from rq.scheduler import RQScheduler
 
+from forms_engine.models import Submission
 from tests.asgi_client import AsgiClient
 from tests.workflows import fault_handlers
 from tests.workflows.conftest import burst
@@ -90,7 +91,8 @@ def submit(form, bearer):
         f"/api/v1/forms/{form.slug}/submissions", body, content_type="application/json", **bearer
     )
     assert response.status_code == 201
-    return Event.objects.get(key=f"submission.accepted:{response.json()['id']}")
+    submission = Submission.objects.get(pk=response.json()["id"])
+    return Event.objects.get(key=f"submission.accepted:{submission.form_id}:{submission.client_id}")
 
 
 def test_the_scheduler_relays_as_events_commit_and_a_worker_runs_each_job_once(
@@ -142,7 +144,7 @@ def test_a_worker_killed_mid_job_leaves_the_job_retried_and_the_second_run_count
     burst()
 
     handled = EventHandled.objects.get(event=event, handler=SLOW)
-    assert handled.result == {"submission": event.payload["submission"]}
+    assert handled.result == {"client_id": event.payload["client_id"]}
     assert redis.get(f"test:attempts:{event.pk}") == b"2"
     relay_pending()  # a stray second relay after all that
     Event.objects.filter(pk=event.pk).update(relayed_at=None)
