@@ -9,9 +9,8 @@
 - ``sweep`` also re-relays events relayed long ago whose jobs vanished (Redis lost them, a
   relay crashed between enqueue and commit) and marks events done.
 
-With Redis, ``manage.py run_scheduler`` relays: PostgreSQL wakes it on every committed event
-(a trigger NOTIFYs ``outbox``), other databases are polled. Without Redis, queues run jobs in
-process, and each commit that records an event relays at once.
+With Redis, ``manage.py run_scheduler`` relays, looking at the outbox every 20 ms. Without
+Redis, queues run jobs in process, and each commit that records an event relays at once.
 """
 
 import logging
@@ -33,7 +32,6 @@ from .queues import get_queue, queues_are_synchronous
 
 logger = logging.getLogger(__name__)
 
-NOTIFY_CHANNEL = "outbox"
 RELAY_BATCH = 500
 # RQ's own retries, with backoff, before a job lands in the failed registry (django-rq's views).
 JOB_RETRY = Retry(max=5, interval=[2, 10, 60, 300, 900])

@@ -34,7 +34,8 @@ WITH_HANDLER = "import django; django.setup(); import tests.workflows.fault_hand
 SCHEDULER = WITH_HANDLER + "from django.core.management import call_command; call_command('run_scheduler')"
 WORKER = (
     WITH_HANDLER + "from django.core.management import call_command; "
-    "call_command('rqworker', 'default', 'tracing', 'reports', 'documents')"
+    "call_command('rqworker', 'default', 'tracing', 'reports', 'documents', "
+    "worker_class='workflows.worker.DjangoSimpleWorker')"
 )
 
 

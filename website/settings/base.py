@@ -97,12 +97,11 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 RQ_QUEUES = rq_queues_config(os.environ)
 # The outbox (workflows/outbox.py): an event relayed this long ago and neither done nor still
-# in RQ is relayed again, at most OUTBOX_MAX_RELAYS times in all; the scheduler polls the
-# outbox every OUTBOX_POLL_SECONDS when PostgreSQL cannot wake it, and sweeps every
-# OUTBOX_SWEEP_SECONDS.
+# in RQ is relayed again, at most OUTBOX_MAX_RELAYS times in all; the scheduler looks at the
+# outbox every OUTBOX_POLL_SECONDS and sweeps every OUTBOX_SWEEP_SECONDS.
 OUTBOX_STUCK_AFTER_SECONDS = int(os.environ.get("OUTBOX_STUCK_AFTER_SECONDS", "600"))
 OUTBOX_MAX_RELAYS = int(os.environ.get("OUTBOX_MAX_RELAYS", "5"))
-OUTBOX_POLL_SECONDS = float(os.environ.get("OUTBOX_POLL_SECONDS", "1"))
+OUTBOX_POLL_SECONDS = float(os.environ.get("OUTBOX_POLL_SECONDS", "0.02"))
 OUTBOX_SWEEP_SECONDS = float(os.environ.get("OUTBOX_SWEEP_SECONDS", "30"))
 # How often the scheduler looks for reviews past their task's due time (workflows/tasks.py).
 OVERDUE_CHECK_SECONDS = float(os.environ.get("OVERDUE_CHECK_SECONDS", "300"))
