@@ -15,6 +15,7 @@ Redis, queues run jobs in process, and each commit that records an event relays 
 
 import logging
 import re
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -36,6 +37,7 @@ RELAY_BATCH = 500
 # RQ's own retries, with backoff, before a job lands in the failed registry (django-rq's views).
 JOB_RETRY = Retry(max=5, interval=[2, 10, 60, 300, 900])
 JOB_BATCH = 200  # events per job at most
+REDIS_WARNING_SECONDS = 10.0
 
 
 def event_new(*, kind: str, key: str, payload: dict) -> Event:
@@ -93,6 +95,9 @@ def enqueue(events: list[Event], *, skip=frozenset()) -> int:
     return sum(len(jobs) for jobs in by_queue.values())
 
 
+_last_warning = 0.0  # monotonic time of the last "Redis is down" warning
+
+
 def relay_pending(*, batch: int = RELAY_BATCH) -> int:
     """Relay every committed, unrelayed event; the number relayed. Never raises for Redis."""
     relayed = 0
@@ -111,11 +116,19 @@ def relay_pending(*, batch: int = RELAY_BATCH) -> int:
                     relayed_at=timezone.now(), relay_count=F("relay_count") + 1, last_error=""
                 )
         except RedisError as error:
-            logger.warning("outbox: relay failed, will retry: %s", error)
+            warn_redis_down(error)
             return relayed
         relayed += len(events)
         if len(events) < batch:
             return relayed
+
+
+def warn_redis_down(error) -> None:
+    """Once every REDIS_WARNING_SECONDS while Redis stays down (the scheduler tries 50 times a second)."""
+    global _last_warning
+    if time.monotonic() - _last_warning >= REDIS_WARNING_SECONDS:
+        _last_warning = time.monotonic()
+        logger.warning("outbox: Redis unreachable, events kept and relayed when it is back: %s", error)
 
 
 def sweep() -> dict:

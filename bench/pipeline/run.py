@@ -419,7 +419,8 @@ class Pipeline:
 
     def spawn_scheduler(self) -> subprocess.Popen:
         command = [sys.executable, "manage.py", "run_scheduler"]
-        return start_process("scheduler", command, {**self.env, **self.scheduler_env}, self.workdir)
+        env = {**self.env, "LOG_LEVEL": "INFO", **self.scheduler_env}  # its "relaying" line says it is up
+        return start_process("scheduler", command, env, self.workdir)
 
     def spawn_worker(self, index: int) -> subprocess.Popen:
         name = f"bench-{secrets.token_hex(3)}-{index}"
@@ -432,15 +433,11 @@ class Pipeline:
             self.scheduler_env = extra_env or {}
             self.scheduler = self.spawn_scheduler()
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # it LISTENs once Django is up
-            listening = sql_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND query = %s",
-                (DB_NAME, "LISTEN outbox"),
-            )
-            if listening:
+        while time.monotonic() < deadline:  # it says so once Django is up and it polls the outbox
+            if "relaying the outbox" in self.log_tail("scheduler"):
                 return
             time.sleep(0.2)
-        raise SystemExit(f"run_scheduler did not LISTEN in 60 s:\n{self.log_tail('scheduler')}")
+        raise SystemExit(f"run_scheduler did not start in 60 s:\n{self.log_tail('scheduler')}")
 
     def start_workers(self, worker_class: str, count: int = 2) -> None:
         from rq import Worker
@@ -1210,7 +1207,10 @@ def report(args, phases: dict, logs: dict, wall_s: float, workdir: Path) -> None
             verdict(met["outbox_cost_ingest_path"]),
         ),
         (
-            f"target outbox cost < {TARGETS['outbox_cost_pct']} % (whole pipeline on the same cores)",
+            # Not the target (that is the ingest path's): how ingest bursts and background
+            # work share two cores when they run on the same machine.
+            f"context, not a target: pipeline and ingest on the same cores, "
+            f"cost < {TARGETS['outbox_cost_pct']} %",
             verdict(met["outbox_cost_whole_pipeline"]),
         ),
         (
