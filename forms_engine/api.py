@@ -125,7 +125,25 @@ def form_detail(request, slug: str):
 # --- submissions -------------------------------------------------------------------------
 
 
-@router.post("/forms/{slug}/submissions", url_name="submission_create", summary="Submit a filled form")
+SUBMISSION_ANSWERS = {  # the contract (DESIGN.md, README), shown on the OpenAPI page
+    201: "Stored: {id, client_id, status} (status accepted, or in_review under a workflow).",
+    200: "The same client_id with the same data again: the same body as its 201.",
+    400: 'Invalid: {"errors": {"<field path>": ["message"]}}, nothing stored.',
+    401: "The form is not public: log in (session) or send a bearer token.",
+    404: "No such form.",
+    409: "This client_id was already used for other data.",
+    413: "The body is larger than SUBMISSION_MAX_BYTES.",
+    429: "Over the per-IP limit of a public form; Retry-After says when to try again.",
+    503: "The database cannot take it now; nothing stored; Retry-After says when to try again.",
+}
+
+
+@router.post(
+    "/forms/{slug}/submissions",
+    url_name="submission_create",
+    summary="Submit a filled form",
+    openapi_extra={"responses": {code: {"description": text} for code, text in SUBMISSION_ANSWERS.items()}},
+)
 def submission_post(request, slug: str):
     """The Django way in; ``ingest.py`` serves the same steps faster on PostgreSQL."""
     with translation.override(language_of(request.headers.get("Accept-Language", ""))):

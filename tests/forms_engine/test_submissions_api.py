@@ -230,7 +230,9 @@ class TestReads:
 
     def test_openapi_document_lists_the_endpoints(self, db):
         paths = Client().get("/api/v1/openapi.json").json()["paths"]
-        assert "/api/v1/forms/{slug}/submissions" in paths
+        answers = paths["/api/v1/forms/{slug}/submissions"]["post"]["responses"]
+        assert {"201", "200", "400", "409", "429", "503"} <= set(answers)
+        assert "/api/v1/submissions/mine" in paths
 
 
 @pytest.mark.django_db(transaction=True)
