@@ -1,4 +1,5 @@
-"""Outbox handlers of the tracing app (registered at app ready)."""
+"""Outbox handlers of the tracing app: importing this module registers them (not yet done at
+app ready: see apps.py)."""
 
 from workflows.events import SUBMISSION_ACCEPTED, handles, submission_of
 

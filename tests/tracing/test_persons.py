@@ -41,7 +41,23 @@ def test_a_near_match_is_queued_as_a_possible_duplicate(db):
     assert DuplicateCandidate.objects.filter(person=second, other=first).exists()
 
 
-def test_an_accepted_submissions_person_is_resolved_once_by_its_job(queues, checkpoint_form, bearer):  # noqa: F811
+@pytest.fixture
+def persons_handler():
+    """tracing's handler, registered as the app will once it handles whole batches."""
+    from tracing import handlers
+    from workflows.events import SUBMISSION_ACCEPTED, handles, unregister
+
+    handles(SUBMISSION_ACCEPTED, queue="tracing")(handlers.persons_resolve)
+    yield
+    unregister(SUBMISSION_ACCEPTED, f"{handlers.persons_resolve.__module__}.persons_resolve")
+
+
+def test_an_accepted_submissions_person_is_resolved_once_by_its_job(
+    persons_handler,
+    queues,  # noqa: F811 - fixtures imported above
+    checkpoint_form,  # noqa: F811
+    bearer,  # noqa: F811
+):
     data = {"traveller": {"full_name": "Phạm Thị Dung", "birth_year": 1995}, "direction": "out"}
     body = json.dumps({"client_id": str(uuid.uuid4()), "data": data})
     Client().post(
