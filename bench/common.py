@@ -42,6 +42,27 @@ def throwaway_database():
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
+def database_urls(server_url: str, db_name: str) -> tuple[str, str]:
+    """(maintenance database URL, throwaway database URL) on the server ``server_url`` names."""
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(server_url)
+    return parts._replace(path="/postgres").geturl(), parts._replace(path=f"/{db_name}").geturl()
+
+
+def recreate_database(maintenance_url: str, db_name: str, *, drop_only: bool = False) -> None:
+    """Drop the throwaway database ``db_name`` (its connections too) and, unless ``drop_only``,
+    create it empty."""
+    from contextlib import closing
+
+    import psycopg
+
+    with closing(psycopg.connect(maintenance_url, autocommit=True)) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+        if not drop_only:
+            conn.execute(f'CREATE DATABASE "{db_name}"')
+
+
 def best_of(function, repeat: int = 5) -> float:
     """Median seconds of ``repeat`` runs (after one warm-up run)."""
     function()

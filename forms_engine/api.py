@@ -169,7 +169,7 @@ def submission_take(request, slug: str) -> Reply:
     if result.errors:
         return errors_reply(result.errors)
     submission = submission_prepare(
-        version=version, body=body, result=result, qr_place=qr_place, user=user, token=token
+        form=form, version=version, body=body, result=result, qr_place=qr_place, user=user, token=token
     )
     return outcome_reply(submission_create(submission))
 

@@ -71,12 +71,11 @@ class SubmissionLane:
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        slug = lane_slug(scope) if scope["type"] == "http" else None
-        if slug is None:
+        match = lane_path(scope) if scope["type"] == "http" else None
+        headers = request_headers(scope) if match else {}
+        if match is None or not lane_takes(headers):
             return await self.app(scope, receive, send)
-        headers = {
-            name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]
-        }
+        slug = match["slug"]
         with translation.override(language_of(headers.get("accept-language", ""))):
             try:
                 form, version = await form_and_version(slug)
@@ -99,21 +98,23 @@ class SubmissionLane:
 TO_DJANGO = object()
 
 
-def lane_slug(scope) -> str | None:
-    """The form's slug when this request is one the lane serves, else None (Django serves it)."""
+def lane_path(scope):
+    """The path's match when this is a submission the lane may serve, else None."""
     if scope["method"] != "POST" or not lane_enabled():
         return None
-    match = SUBMISSION_PATH.match(scope["path"])
-    if match is None:
-        return None
-    headers = dict(scope["headers"])
-    bearer = headers.get(b"authorization", b"").lower().startswith(b"bearer ")
-    session_cookie = settings.SESSION_COOKIE_NAME.encode() + b"=" in headers.get(b"cookie", b"")
-    if session_cookie and not bearer:
-        return None  # a logged-in page: session and CSRF are Django's to check
-    if not host_allowed(headers.get(b"host", b"").decode("latin-1")):
-        return None  # Django answers 400 and logs it
-    return match["slug"]
+    return SUBMISSION_PATH.match(scope["path"])
+
+
+def request_headers(scope) -> dict[str, str]:
+    return {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+
+
+def lane_takes(headers: dict[str, str]) -> bool:
+    """False for what Django must serve itself."""
+    bearer = headers.get("authorization", "").lower().startswith("bearer ")
+    if settings.SESSION_COOKIE_NAME + "=" in headers.get("cookie", "") and not bearer:
+        return False  # a logged-in page: session and CSRF are Django's to check
+    return host_allowed(headers.get("host", ""))  # else Django answers 400 and logs it
 
 
 def lane_enabled() -> bool:
@@ -176,7 +177,7 @@ async def take_submission(scope, receive, headers: dict, form, version) -> Reply
         if result.errors:
             return errors_reply(result.errors)
         submission = submission_prepare(
-            version=version, body=body, result=result, qr_place=qr_place, user=user, token=token
+            form=form, version=version, body=body, result=result, qr_place=qr_place, user=user, token=token
         )
         outcome = await submission_insert(conn, submission)
     if outcome.created and not settings.RQ_QUEUES["default"].get("ASYNC", True):

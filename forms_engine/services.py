@@ -63,7 +63,7 @@ def derive_area_and_place(
 
 
 def submission_prepare(
-    *, version: FormVersion, body: dict, result, qr_place, user=None, token=None
+    *, form: FormPage, version: FormVersion, body: dict, result, qr_place, user=None, token=None
 ) -> Submission:
     """The unsaved submission for a parsed request body (intake.parse_body) and its valid
     ``result``. The ingest lane's users carry their area: no query on the event loop."""
@@ -71,7 +71,7 @@ def submission_prepare(
         version=version, result=result, qr_place=qr_place, fallback_area=user_area(user=user)
     )
     return Submission(
-        form_id=version.form_id,
+        form=form,  # the caller's: its workflow is then known without a query
         version=version,
         client_id=body["client_id"],
         data=result.cleaned,

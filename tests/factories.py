@@ -21,3 +21,21 @@ def publish_form(parent, *, slug, fields, area, title=None, kind="checkpoint", p
     form.save_revision().publish()
     form.refresh_from_db()
     return form
+
+
+def approval_required(form: FormPage) -> FormPage:
+    """``form`` with a one-step workflow for its submissions: approval by the approvers' group."""
+    from wagtail.models import GroupApprovalTask, Workflow, WorkflowTask
+
+    from forms_engine.selectors import live_form_forget
+    from places.models import GroupRole
+    from places.roles import roles_ensure
+
+    workflow = Workflow.objects.create(name="Duyệt phiếu chốt")
+    task = GroupApprovalTask.objects.create(name="Trạm Y tế huyện duyệt")
+    task.groups.set([roles_ensure()[GroupRole.ROLE_APPROVER]])
+    WorkflowTask.objects.create(workflow=workflow, task=task, sort_order=0)
+    form.submission_workflow = workflow
+    form.save(update_fields=["submission_workflow"])
+    live_form_forget()  # the cached form still has none
+    return form

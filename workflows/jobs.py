@@ -1,14 +1,15 @@
 """The RQ jobs outbox events run through: one handler over a batch of events, each event once,
 whatever the relays did."""
 
+import functools
 import logging
 
 from django.db import connection, transaction
-from django.db.models import Count
 from django.utils import timezone
 
-from .events import handler_named, handlers_for
+from .events import handler_named
 from .models import Event, EventHandled
+from .outbox import events_mark_done
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ def marker_claim(event: Event, handler_name: str) -> int | None:
     return row[0] if row else None
 
 
+@functools.cache
 def marker_sql() -> str:
     """Identifiers from the model, quoted; values are parameters."""
     meta, quote = EventHandled._meta, connection.ops.quote_name
@@ -74,10 +76,3 @@ def marker_sql() -> str:
         f"INSERT INTO {quote(meta.db_table)} ({event}, {handler}, {handled_at}) VALUES (%s, %s, %s) "  # noqa: S608
         f"ON CONFLICT ({event}, {handler}) DO NOTHING RETURNING {quote(meta.pk.column)}"
     )
-
-
-def events_mark_done(event_ids: list[int]) -> int:
-    """Mark done those of ``event_ids`` whose every handler has handled them."""
-    pending = Event.objects.filter(pk__in=event_ids, done_at=None).annotate(handled_count=Count("handled"))
-    done = [e.pk for e in pending if e.handled_count >= len(handlers_for(e.kind))]
-    return Event.objects.filter(pk__in=done).update(done_at=timezone.now()) if done else 0

@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F
 from django.utils import timezone
 from redis.exceptions import RedisError
 from rq import Queue, Retry
@@ -141,10 +141,13 @@ def sweep() -> dict:
     return counts
 
 
-def events_mark_done() -> int:
-    """Events whose every handler has handled them (one query per kind)."""
+def events_mark_done(event_ids: list[int] | None = None) -> int:
+    """Mark done the events (of ``event_ids``, else all) whose every handler has handled them:
+    one query per kind of event."""
+    undone = Event.objects.filter(done_at=None)
+    if event_ids is not None:
+        undone = undone.filter(pk__in=event_ids)
     done = 0
-    undone = Event.objects.filter(done_at=None).exclude(relayed_at=None)
     for kind in undone.values_list("kind", flat=True).distinct():
         needed = len(handlers_for(kind))
         finished = undone.filter(kind=kind).annotate(n=Count("handled")).filter(n__gte=needed).values("pk")
@@ -199,13 +202,12 @@ def failed_pairs(queue: Queue, *, limit: int = 1000) -> set[tuple[int, str]]:
     job_ids = FailedJobRegistry(queue=queue).get_job_ids(0, limit - 1)
     pairs = set()
     for job in Job.fetch_many(job_ids, connection=queue.connection):
-        if job is not None and job.func_name.startswith("workflows.jobs.event"):
-            handler_name, event_ids = job.args if job.func_name.endswith("events_handle") else job.args[::-1]
-            pairs |= {
-                (pk, handler_name) for pk in (event_ids if isinstance(event_ids, list) else [event_ids])
-            }
+        if job is None:
+            continue
+        if job.func_name == "workflows.jobs.events_handle":
+            handler_name, event_ids = job.args
+            pairs |= {(pk, handler_name) for pk in event_ids}
+        elif job.func_name == "workflows.jobs.event_handle":  # jobs relayed before batches
+            event_id, handler_name = job.args
+            pairs.add((event_id, handler_name))
     return pairs
-
-
-def pending_count() -> int:
-    return Event.objects.filter(Q(relayed_at=None) | Q(done_at=None)).count()

@@ -55,7 +55,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from common import ROOT, save, setup_django  # noqa: E402
+from common import ROOT, database_urls, recreate_database, save, setup_django  # noqa: E402
 
 DB_NAME = "outbreak_bench_ingest"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -136,21 +136,6 @@ def leaf_count(value) -> int:
 
 
 # --- database and server ----------------------------------------------------------------------
-
-
-def database_urls(server_url: str) -> tuple[str, str]:
-    """(maintenance database URL, throwaway database URL) on the server ``server_url`` names."""
-    parts = urllib.parse.urlsplit(server_url)
-    return parts._replace(path="/postgres").geturl(), parts._replace(path=f"/{DB_NAME}").geturl()
-
-
-def recreate_database(maintenance_url: str, *, drop_only: bool = False) -> None:
-    import psycopg
-
-    with closing(psycopg.connect(maintenance_url, autocommit=True)) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
 
 
 def free_port() -> int:
@@ -510,7 +495,9 @@ def main() -> None:
     if not 0 < args.duration <= 60 or not 0 <= args.warmup <= 60:
         raise SystemExit("a phase lasts at most 60 seconds")
 
-    maintenance_url, database_url = database_urls(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+    maintenance_url, database_url = database_urls(
+        os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL, DB_NAME
+    )
     env_overrides = {
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DATABASE_URL": database_url,
@@ -526,7 +513,7 @@ def main() -> None:
     }
 
     print(f"database {DB_NAME}: recreating, migrating, loading the demo province …", flush=True)
-    recreate_database(maintenance_url)
+    recreate_database(maintenance_url, DB_NAME)
     server = None
     try:
         setup_django()
@@ -612,7 +599,7 @@ def main() -> None:
 
         connections.close_all()
         if not args.keep:
-            recreate_database(maintenance_url, drop_only=True)
+            recreate_database(maintenance_url, DB_NAME, drop_only=True)
 
     report(args, sides, queries, server_log)
 

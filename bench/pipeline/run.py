@@ -63,15 +63,14 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 from collections import Counter
-from contextlib import closing, redirect_stdout
+from contextlib import redirect_stdout
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from common import ROOT, save, setup_django  # noqa: E402
+from common import ROOT, database_urls, recreate_database, save, setup_django  # noqa: E402
 from ingest.run import (  # noqa: E402 - bench/ingest/run.py: the same server, load and CPU accounting
     DEFAULT_DATABASE_URL,
     FORM_SLUG,
@@ -132,20 +131,6 @@ COMMIT_STAMP_OFF = "DROP TRIGGER IF EXISTS bench_pipeline_commit_stamp ON workfl
 
 
 # --- database ---------------------------------------------------------------------------------
-
-
-def database_urls(server_url: str) -> tuple[str, str]:
-    parts = urllib.parse.urlsplit(server_url)
-    return parts._replace(path="/postgres").geturl(), parts._replace(path=f"/{DB_NAME}").geturl()
-
-
-def recreate_database(maintenance_url: str, *, drop_only: bool = False) -> None:
-    import psycopg
-
-    with closing(psycopg.connect(maintenance_url, autocommit=True)) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
 
 
 def sql(query: str, params=None) -> list[tuple]:
@@ -813,7 +798,9 @@ def main() -> None:
 
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
-    maintenance_url, database_url = database_urls(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+    maintenance_url, database_url = database_urls(
+        os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL, DB_NAME
+    )
     redis = Redis(free_port(), workdir)
     env_overrides = {
         "DJANGO_SETTINGS_MODULE": SETTINGS,
@@ -834,7 +821,7 @@ def main() -> None:
     print(
         f"work directory {workdir}; database {DB_NAME}: recreating, migrating, loading the demo …", flush=True
     )
-    recreate_database(maintenance_url)
+    recreate_database(maintenance_url, DB_NAME)
     sys.path.insert(0, str(ROOT))
     pipeline = Pipeline(env, workdir, redis)
     bench = None
@@ -916,7 +903,7 @@ def main() -> None:
 
         connections.close_all()
         if not args.keep:
-            recreate_database(maintenance_url, drop_only=True)
+            recreate_database(maintenance_url, DB_NAME, drop_only=True)
 
     phases["process_exits"] = pipeline.exits
     phases["redis_starts"] = redis.starts

@@ -2,11 +2,9 @@
 review", and the approver's rejection and its reason show there once decided."""
 
 import pytest
-from wagtail.models import GroupApprovalTask, Workflow, WorkflowTask
 
-from forms_engine.selectors import live_form_forget
 from places.models import GroupRole
-from places.roles import roles_ensure
+from tests.factories import approval_required
 
 from .forms import wait_for_submissions
 from .test_form_phone import (  # noqa: F401 - fixtures and helpers of the phone tests
@@ -22,14 +20,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def reviewed(checkpoint_form):  # noqa: F811 - the fixture imported above
-    workflow = Workflow.objects.create(name="Duyệt phiếu chốt")
-    task = GroupApprovalTask.objects.create(name="Trạm Y tế huyện duyệt")
-    task.groups.set([roles_ensure()[GroupRole.ROLE_APPROVER]])
-    WorkflowTask.objects.create(workflow=workflow, task=task, sort_order=0)
-    checkpoint_form.submission_workflow = workflow
-    checkpoint_form.save(update_fields=["submission_workflow"])
-    live_form_forget()
-    return checkpoint_form
+    return approval_required(checkpoint_form)
 
 
 def test_the_outbox_shows_in_review_then_the_rejection_and_its_reason(

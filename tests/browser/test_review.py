@@ -5,12 +5,10 @@ import uuid
 
 import pytest
 from django.test import Client
-from wagtail.models import GroupApprovalTask, Workflow, WorkflowTask
 
 from forms_engine.models import Submission
-from forms_engine.selectors import live_form_forget
 from places.models import GroupRole
-from places.roles import roles_ensure
+from tests.factories import approval_required
 from tests.forms_engine.conftest import bearer, checkpoint_form, home, officer  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -20,13 +18,7 @@ PASSWORD = "Mat-khau-2021"
 
 @pytest.fixture
 def in_review(checkpoint_form, bearer):  # noqa: F811 - fixtures imported above
-    workflow = Workflow.objects.create(name="Duyệt phiếu chốt")
-    task = GroupApprovalTask.objects.create(name="Trạm Y tế huyện duyệt")
-    task.groups.set([roles_ensure()[GroupRole.ROLE_APPROVER]])
-    WorkflowTask.objects.create(workflow=workflow, task=task, sort_order=0)
-    checkpoint_form.submission_workflow = workflow
-    checkpoint_form.save(update_fields=["submission_workflow"])
-    live_form_forget()
+    approval_required(checkpoint_form)
     data = {
         "traveller": {"full_name": "Nguyễn Văn Aa", "birth_year": 1984},
         "direction": "in",

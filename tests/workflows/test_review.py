@@ -7,13 +7,11 @@ import uuid
 import pytest
 from django.test import Client
 from django.urls import reverse
-from wagtail.models import GroupApprovalTask, Workflow, WorkflowTask
 
 from forms_engine.models import Submission
-from forms_engine.selectors import live_form_forget
 from places.models import GroupRole
-from places.roles import roles_ensure
 from tests.asgi_client import AsgiClient
+from tests.factories import approval_required
 from workflows.events import SUBMISSION_ACCEPTED, SUBMISSION_REJECTED
 from workflows.models import Event
 
@@ -29,14 +27,7 @@ VALID = {
 @pytest.fixture
 def reviewed_form(checkpoint_form):
     """The checkpoint form with a one-step approval by the approvers' group."""
-    workflow = Workflow.objects.create(name="Duyệt phiếu chốt")
-    task = GroupApprovalTask.objects.create(name="Trạm Y tế huyện duyệt")
-    task.groups.set([roles_ensure()[GroupRole.ROLE_APPROVER]])
-    WorkflowTask.objects.create(workflow=workflow, task=task, sort_order=0)
-    checkpoint_form.submission_workflow = workflow
-    checkpoint_form.save(update_fields=["submission_workflow"])
-    live_form_forget()
-    return checkpoint_form
+    return approval_required(checkpoint_form)
 
 
 @pytest.fixture
