@@ -24,6 +24,7 @@ ROLE_CHOICES = [
     ("symptoms", _("Symptoms")),
     ("companions", _("Companions")),
     ("workplace", _("Workplace")),
+    ("workshop", _("Workshop / department")),
     ("onset_date", _("Onset date")),
     ("sample_date", _("Sample date")),
     ("itinerary", _("Itinerary")),
@@ -47,6 +48,7 @@ ROLE_CHOICES = [
     ("exposure", _("Exposure")),
     ("travel_history", _("Travel history")),
     ("consent", _("Consent")),
+    ("release_date", _("End of quarantine date")),
 ]
 
 OPERATOR_CHOICES = [

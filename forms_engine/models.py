@@ -24,6 +24,7 @@ KIND_QUARANTINE_CHECKIN = "quarantine_checkin"
 KIND_VACCINATION = "vaccination"
 KIND_TESTING = "testing"
 KIND_HEALTH_DECLARATION = "health_declaration"
+KIND_QUARANTINE_RELEASE = "quarantine_release"
 KIND_CUSTOM = "custom"
 KIND_CHOICES = [
     (KIND_CHECKPOINT, _("Checkpoint declaration")),
@@ -32,17 +33,18 @@ KIND_CHOICES = [
     (KIND_VACCINATION, _("Vaccination record")),
     (KIND_TESTING, _("Test result")),
     (KIND_HEALTH_DECLARATION, _("Health declaration")),
+    (KIND_QUARANTINE_RELEASE, _("End of quarantine")),
     (KIND_CUSTOM, _("Custom")),
 ]
 
 ROLES_HELP = _(
     "Roles tell the system what a field means. Checkpoint: person, direction, place, origin, "
-    "destination, vehicle_plate, symptoms, companions. Tracing: person, workplace, onset_date, "
+    "destination, vehicle_plate, symptoms, companions. Tracing: person, workplace, workshop, onset_date, "
     "contacts (repeat with relationship, setting, exposure_date). Quarantine check-in: person, "
     "quarantine_type, place, temperature, spo2, symptoms. Vaccination: person, vaccine, dose, "
     "vaccination_date, place, lot_number. Testing: person, test_type, pooled_sample_id, "
     "sample_date, place, test_result, ct_value. Health declaration: person, place, symptoms, "
-    "exposure, consent. See docs/forms.md."
+    "exposure, consent. End of quarantine: person, release_date. See docs/forms.md."
 )
 
 

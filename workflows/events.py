@@ -6,6 +6,12 @@ inside the transaction that marks it done, so whatever it writes to the database
 exactly once however often the event is relayed; work outside the database (a live notice,
 a file) belongs in ``transaction.on_commit``. It may return a small JSON-able result, kept
 on the EventHandled row.
+
+``@handles(kind, queue=..., batch=True)`` gives the handler a job's whole batch of events
+(a list, each not yet handled) in one transaction, for set-based work: one query for a
+hundred submissions instead of a hundred. It returns None or {event id: result}. If it
+raises, the batch is undone and each event is run again alone, so one bad event cannot hold
+back the others.
 """
 
 from collections.abc import Callable
@@ -21,16 +27,18 @@ class Handler:
     name: str  # the function's dotted path: the job names the handler by it
     queue: str
     func: Callable
+    batch: bool = False
 
 
 _handlers: dict[str, list[Handler]] = {}
 
 
-def handles(kind: str, *, queue: str = "default"):
+def handles(kind: str, *, queue: str = "default", batch: bool = False):
     """Register the decorated function as a handler of ``kind`` events, run on ``queue``."""
 
     def register(func):
-        handler = Handler(kind=kind, name=f"{func.__module__}.{func.__qualname__}", queue=queue, func=func)
+        name = f"{func.__module__}.{func.__qualname__}"
+        handler = Handler(kind=kind, name=name, queue=queue, func=func, batch=batch)
         registered = _handlers.setdefault(kind, [])
         if all(existing.name != handler.name for existing in registered):
             registered.append(handler)

@@ -25,19 +25,34 @@ def events_handle(handler_name: str, event_ids: list[int]):
     commit together, so a crash or an exception undoes both and a retry does the work
     again; an event relayed twice finds its marker and is skipped. Two runs at once: the
     second's marker waits on the unique index until the first commits, then skips.
+    A batch handler (events.handles(batch=True)) takes the whole batch in one transaction,
+    and each event alone only if the batch fails.
     """
     events = list(Event.objects.filter(pk__in=event_ids).order_by("pk"))
-    failed, results = [], {}
+    handlers = {}
     for event in events:
-        handler = handler_named(event.kind, handler_name)
-        if handler is None:
+        handlers[event.pk] = handler_named(event.kind, handler_name)
+        if handlers[event.pk] is None:
             raise LookupError(f"no handler {handler_name} for {event.kind} events")  # fails visibly
+    together = [event for event in events if handlers[event.pk].batch]
+    alone = [event for event in events if not handlers[event.pk].batch]
+    handled = 0
+    if together:
+        try:
+            handled += batch_run(together, handler_name, handlers[together[0].pk].func)
+        except Exception:
+            logger.warning("%s failed on a batch of %d events: each is run alone", handler_name, len(together))
+            alone = together + alone
+    failed = []
+    for event in alone:
+        handler = handlers[event.pk]
         try:
             with transaction.atomic():
                 marker = marker_claim(event, handler_name)
                 if marker is None:
                     continue  # handled before
-                results[event.pk] = result = handler.func(event)
+                result = handler.func([event]).get(event.pk) if handler.batch else handler.func(event)
+                handled += 1
                 if result is not None:
                     EventHandled.objects.filter(pk=marker).update(result=result)
         except Exception:
@@ -46,7 +61,31 @@ def events_handle(handler_name: str, event_ids: list[int]):
     events_mark_done([e.pk for e in events])
     if failed:
         raise EventsFailed(f"{handler_name} failed on events {failed}")
-    return {"handled": len(results)}
+    return {"handled": handled}
+
+
+def batch_run(events: list[Event], handler_name: str, func) -> int:
+    """The events not handled yet, through ``func`` in one transaction; how many."""
+    with transaction.atomic():
+        markers = markers_claim(events, handler_name)
+        todo = [event for event in events if event.pk in markers]
+        if not todo:
+            return 0
+        results = func(todo) or {}
+        for event_id, result in results.items():
+            if result is not None and event_id in markers:
+                EventHandled.objects.filter(pk=markers[event_id]).update(result=result)
+    return len(todo)
+
+
+def markers_claim(events: list[Event], handler_name: str) -> dict[int, int]:
+    """Markers for all ``events`` in one statement: {event id: marker id} of those claimed now."""
+    now = timezone.now()
+    rows = ", ".join(["(%s, %s, %s)"] * len(events))
+    params = [value for event in events for value in (event.pk, handler_name, now)]
+    with connection.cursor() as cursor:
+        cursor.execute(markers_sql(rows), params)
+        return {event_id: marker for marker, event_id in cursor.fetchall()}
 
 
 def event_handle(event_id: int, handler_name: str):
@@ -65,14 +104,18 @@ def marker_claim(event: Event, handler_name: str) -> int | None:
     return row[0] if row else None
 
 
-@functools.cache
 def marker_sql() -> str:
-    """Identifiers from the model, quoted; values are parameters."""
+    return markers_sql("(%s, %s, %s)")
+
+
+@functools.cache
+def markers_sql(rows: str) -> str:
+    """Identifiers from the model, quoted; ``rows`` holds only placeholders."""
     meta, quote = EventHandled._meta, connection.ops.quote_name
     event, handler, handled_at = (
         quote(meta.get_field(name).column) for name in ("event", "handler", "handled_at")
     )
     return (
-        f"INSERT INTO {quote(meta.db_table)} ({event}, {handler}, {handled_at}) VALUES (%s, %s, %s) "  # noqa: S608
-        f"ON CONFLICT ({event}, {handler}) DO NOTHING RETURNING {quote(meta.pk.column)}"
+        f"INSERT INTO {quote(meta.db_table)} ({event}, {handler}, {handled_at}) VALUES {rows} "  # noqa: S608
+        f"ON CONFLICT ({event}, {handler}) DO NOTHING RETURNING {quote(meta.pk.column)}, {event}"
     )

@@ -10,7 +10,7 @@ from forms_engine.models import Submission
 from tests.forms_engine.conftest import bearer, checkpoint_form, home, officer  # noqa: F401
 from tests.workflows.conftest import burst, queues  # noqa: F401
 from tracing.models import DuplicateCandidate, Person, SubmissionPerson
-from tracing.services import person_resolve, submission_persons_resolve
+from tracing.resolve import person_resolve, submission_persons_resolve
 from workflows.outbox import relay_pending
 
 pytestmark = pytest.mark.django_db
@@ -41,19 +41,7 @@ def test_a_near_match_is_queued_as_a_possible_duplicate(db):
     assert DuplicateCandidate.objects.filter(person=second, other=first).exists()
 
 
-@pytest.fixture
-def persons_handler():
-    """tracing's handler, registered as the app will once it handles whole batches."""
-    from tracing import handlers
-    from workflows.events import SUBMISSION_ACCEPTED, handles, unregister
-
-    handles(SUBMISSION_ACCEPTED, queue="tracing")(handlers.persons_resolve)
-    yield
-    unregister(SUBMISSION_ACCEPTED, f"{handlers.persons_resolve.__module__}.persons_resolve")
-
-
 def test_an_accepted_submissions_person_is_resolved_once_by_its_job(
-    persons_handler,
     queues,  # noqa: F811 - fixtures imported above
     checkpoint_form,  # noqa: F811
     bearer,  # noqa: F811

@@ -375,7 +375,7 @@ TRACING = FormDefinition(
         heading("section_case", "Ca bệnh"),
         person("case", "Ca bệnh (F0)", required=True),
         place("workplace", "Nơi làm việc", kinds=[Place.KIND_INDUSTRIAL_PARK], role="workplace"),
-        short_text("workshop", "Phân xưởng / bộ phận", max_length=200),
+        short_text("workshop", "Phân xưởng / bộ phận", max_length=200, role="workshop"),
         date(
             "onset_date",
             "Ngày khởi phát triệu chứng",

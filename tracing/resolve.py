@@ -97,3 +97,11 @@ def submission_persons_resolve(submission: Submission) -> list[SubmissionPerson]
             SubmissionPerson.objects.create(submission=submission, path=key, person=person, created=created)
         )
     return links
+
+
+def submissions_persons_resolve(submissions: list[Submission]) -> dict[int, dict[str, Person]]:
+    """{submission id: {field key: person}} for a batch of submissions."""
+    return {
+        submission.pk: {link.path: link.person for link in submission_persons_resolve(submission)}
+        for submission in submissions
+    }
