@@ -10,7 +10,6 @@ from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 from forms_engine.models import Submission
 from places.models import Area, Place
 
-
 LEVEL_NONE = ""
 LEVEL_SUSPECTED = "suspected"
 LEVEL_CLEARED = "cleared"
@@ -20,7 +19,7 @@ MAX_DEGREE = 5  # F0 … F5: deeper links are not classified
 
 
 def f_level(degree: int) -> str:
-    """"F0" for a confirmed case, "F1" for its close contacts, and so on."""
+    """ "F0" for a confirmed case, "F1" for its close contacts, and so on."""
     return f"F{degree}"
 
 
@@ -37,7 +36,6 @@ LEVEL_CHOICES = [
     (LEVEL_RECOVERED, _("Recovered")),
     (LEVEL_DECEASED, _("Deceased")),
 ]
-
 
 
 class Person(models.Model):
@@ -117,6 +115,7 @@ class DuplicateCandidate(models.Model):
 
 
 # --- Classification ---------------------------------------------------------------------
+
 
 class Classification(models.Model):
     """One change of a person's level: the history the person page shows.
@@ -255,6 +254,9 @@ class ClusterMember(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["cluster", "person"], name="unique_cluster_member")]
 
+    def __str__(self):
+        return f"{self.cluster_id}: {self.person_id}"
+
 
 # --- Quarantine, alerts, tests ----------------------------------------------------------
 
@@ -292,7 +294,9 @@ class QuarantineOrder(models.Model):
         (STATUS_TRANSFERRED, _("Transferred")),
     ]
 
-    person = models.ForeignKey(Person, verbose_name=_("person"), on_delete=models.PROTECT, related_name="quarantines")
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.PROTECT, related_name="quarantines"
+    )
     kind = models.CharField(_("where"), max_length=12, choices=QuarantineRule.KIND_CHOICES)
     facility = models.ForeignKey(
         Place, verbose_name=_("facility"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -338,7 +342,9 @@ class QuarantineCheckIn(models.Model):
     order = models.ForeignKey(QuarantineOrder, on_delete=models.CASCADE, related_name="checkins")
     submission = models.OneToOneField(Submission, on_delete=models.CASCADE, related_name="+")
     date = models.DateField(_("date"))
-    temperature = models.DecimalField(_("temperature (°C)"), max_digits=4, decimal_places=1, null=True, blank=True)
+    temperature = models.DecimalField(
+        _("temperature (°C)"), max_digits=4, decimal_places=1, null=True, blank=True
+    )
     spo2 = models.PositiveSmallIntegerField(_("SpO2 (%)"), null=True, blank=True)
     symptoms = models.JSONField(_("symptoms"), default=list, blank=True)
 
@@ -346,6 +352,9 @@ class QuarantineCheckIn(models.Model):
         verbose_name = _("quarantine check-in")
         verbose_name_plural = _("quarantine check-ins")
         indexes = [models.Index(fields=["order", "date"], name="qcheckin_order_date")]
+
+    def __str__(self):
+        return f"{self.order_id} {self.date}"
 
 
 class Alert(models.Model):
@@ -365,10 +374,18 @@ class Alert(models.Model):
     # What makes the alert once: "missed_checkin:<order>:<date>", "fever:<submission>"…
     key = models.CharField(max_length=120, unique=True)
     kind = models.CharField(_("kind"), max_length=20, choices=KIND_CHOICES)
-    person = models.ForeignKey(Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="alerts")
-    area = models.ForeignKey(Area, verbose_name=_("area"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    order = models.ForeignKey(QuarantineOrder, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts")
-    submission = models.ForeignKey(Submission, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="alerts"
+    )
+    area = models.ForeignKey(
+        Area, verbose_name=_("area"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    order = models.ForeignKey(
+        QuarantineOrder, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
+    submission = models.ForeignKey(
+        Submission, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     message = models.CharField(_("message"), max_length=300)
     created_at = models.DateTimeField(_("raised at"), default=timezone.now, db_index=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
@@ -399,9 +416,13 @@ class TestRequest(models.Model):
     STATUS_CANCELLED = "cancelled"
     STATUS_CHOICES = [(STATUS_OPEN, _("Open")), (STATUS_DONE, _("Done")), (STATUS_CANCELLED, _("Cancelled"))]
 
-    person = models.ForeignKey(Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="test_requests")
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="test_requests"
+    )
     reason = models.CharField(_("reason"), max_length=12, choices=REASON_CHOICES)
-    area = models.ForeignKey(Area, verbose_name=_("area"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    area = models.ForeignKey(
+        Area, verbose_name=_("area"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     status = models.CharField(_("status"), max_length=12, choices=STATUS_CHOICES, default=STATUS_OPEN)
     requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
     result_submission = models.ForeignKey(
@@ -414,7 +435,9 @@ class TestRequest(models.Model):
         verbose_name_plural = _("test requests")
         constraints = [
             # One open request per person: an F1 with a fever is tested once, not twice.
-            models.UniqueConstraint(fields=["person"], condition=Q(status="open"), name="one_open_test_request")
+            models.UniqueConstraint(
+                fields=["person"], condition=Q(status="open"), name="one_open_test_request"
+            )
         ]
 
     def __str__(self):
@@ -444,6 +467,9 @@ class PersonMerge(models.Model):
         verbose_name_plural = _("merges of persons")
         ordering = ["-merged_at"]
 
+    def __str__(self):
+        return f"{self.absorbed_id} → {self.kept_id}"
+
 
 @register_setting(icon="crosshairs")
 class TracingSettings(BaseGenericSetting):
@@ -455,19 +481,28 @@ class TracingSettings(BaseGenericSetting):
     colocation_window_minutes = models.PositiveIntegerField(
         _("co-location window (minutes)"),
         default=120,
-        help_text=_("Everyone checked in at a case's place this long before or after the case is a suspected contact."),
+        help_text=_(
+            "Everyone checked in at a case's place this long before or after the case is a suspected contact."
+        ),
     )
     colocation_days = models.PositiveSmallIntegerField(
-        _("co-location look-back (days)"), default=14, help_text=_("Check-ins of a new case this far back count.")
+        _("co-location look-back (days)"),
+        default=14,
+        help_text=_("Check-ins of a new case this far back count."),
     )
     fever_celsius = models.DecimalField(_("fever from (°C)"), max_digits=4, decimal_places=1, default=37.5)
     spo2_alert_below = models.PositiveSmallIntegerField(_("SpO2 alert below (%)"), default=96)
     hot_origins = models.TextField(
         _("hot areas"),
         blank=True,
-        help_text=_("Origins (as the checkpoint form records them, one per line) whose travellers are put in home quarantine."),
+        help_text=_(
+            "Origins (as the checkpoint form records them, one per line) whose travellers are put in "
+            "home quarantine."
+        ),
     )
-    traveller_quarantine_days = models.PositiveSmallIntegerField(_("home quarantine for travellers (days)"), default=7)
+    traveller_quarantine_days = models.PositiveSmallIntegerField(
+        _("home quarantine for travellers (days)"), default=7
+    )
 
     class Meta:
         verbose_name = _("tracing settings")

@@ -1,5 +1,6 @@
 """Resolving the persons that submissions name to the registry (tracing issue, part 1)."""
 
+from dataclasses import dataclass
 from datetime import date
 
 from django.db import IntegrityError, transaction
@@ -34,7 +35,10 @@ def person_match(details: dict) -> Person | None:
         return Person.objects.filter(national_id=details["national_id"]).first()
     if details["phone"] and details["birth_year"]:
         return Person.objects.filter(
-            phone=details["phone"], name_folded=details["name_folded"], birth_year=details["birth_year"]
+            phone=details["phone"],
+            name_folded=details["name_folded"],
+            birth_year=details["birth_year"],
+            merged_into=None,
         ).first()
     return None
 
@@ -50,58 +54,148 @@ def person_resolve(value: dict, *, home_area: Area | None = None) -> tuple[Perso
     details = person_details(value)
     person = person_match(details)
     if person is not None:
-        missing = {k: details[k] for k in UPDATABLE if details[k] and not getattr(person, k)}
-        if home_area and not person.home_area_id:
-            missing["home_area"] = home_area
-        if missing:
-            for name, field_value in missing.items():
-                setattr(person, name, field_value)
-            person.save(update_fields=[*missing, "updated_at"])
+        person_complete(person, details, home_area)
         return person, False
     try:
         with transaction.atomic():
             person = Person.objects.create(**details, home_area=home_area)
     except IntegrityError:  # the same citizen ID, inserted meanwhile by another job
         return Person.objects.get(national_id=details["national_id"]), False
-    duplicates_queue(person)
+    duplicates_queue_many([person])
     return person, True
 
 
-def duplicates_queue(person: Person) -> None:
-    if not person.birth_year:
-        return
-    near = Person.objects.filter(name_folded=person.name_folded, birth_year=person.birth_year).exclude(
-        pk=person.pk
-    )
-    for other in near[:20]:
-        DuplicateCandidate.objects.get_or_create(
-            person=person, other=other, defaults={"reason": "same name and year of birth"}
-        )
+@dataclass
+class Named:
+    """One person field of one submission, waiting for its registry row."""
 
+    submission: Submission
+    path: str
+    details: dict
+    home_area: Area | None
+    person: Person | None = None
+    created: bool = False
 
-def submission_persons_resolve(submission: Submission) -> list[SubmissionPerson]:
-    """Link each top-level person field of ``submission`` to the registry, once."""
-    links = []
-    resolved = {link.path: link for link in SubmissionPerson.objects.filter(submission=submission)}
-    for spec in submission.version.schema:
-        key = spec.get("key")
-        if spec.get("type") != "person" or key not in submission.data:
-            continue
-        if key in resolved:
-            links.append(resolved[key])
-            continue
-        value = submission.data[key]
-        home = Area.objects.filter(code=value["home_area"]).first() if value.get("home_area") else None
-        person, created = person_resolve(value, home_area=home)
-        links.append(
-            SubmissionPerson.objects.create(submission=submission, path=key, person=person, created=created)
-        )
-    return links
+    @property
+    def identity(self):
+        """What makes two fields of a batch the same person (the registry's match rule)."""
+        details = self.details
+        if details["national_id"]:
+            return ("national_id", details["national_id"])
+        if details["phone"] and details["birth_year"]:
+            return ("phone_name_year", details["phone"], details["name_folded"], details["birth_year"])
+        return ("field", self.submission.pk, self.path)  # no identifier: a person of its own
 
 
 def submissions_persons_resolve(submissions: list[Submission]) -> dict[int, dict[str, Person]]:
-    """{submission id: {field key: person}} for a batch of submissions."""
-    return {
-        submission.pk: {link.path: link.person for link in submission_persons_resolve(submission)}
-        for submission in submissions
-    }
+    """{submission id: {field key: person}} for a batch of submissions, with set-based queries.
+
+    The same rules as ``person_resolve``, for a job's hundreds of submissions at once: one
+    query for the links made before, one per kind of identifier for the matches, one INSERT
+    for the new persons and one for the links. Fields of the batch naming the same person
+    (the same citizen ID twice) resolve to one row. Should a concurrent job insert the same
+    citizen ID meanwhile, the batch falls back to ``person_resolve`` field by field.
+    """
+    resolved: dict[int, dict[str, Person]] = {s.pk: {} for s in submissions}
+    linked = SubmissionPerson.objects.filter(submission__in=submissions).select_related("person")
+    for link in linked:
+        resolved[link.submission_id][link.path] = link.person
+    pending = persons_named(submissions, resolved)
+    if not pending:
+        return resolved
+    try:
+        with transaction.atomic():
+            persons_match(pending)
+            persons_create(pending)
+    except IntegrityError:  # a citizen ID inserted by another job meanwhile: one by one
+        for named in pending:
+            named.person, named.created = person_resolve(named.details, home_area=named.home_area)
+    SubmissionPerson.objects.bulk_create(
+        SubmissionPerson(submission=n.submission, path=n.path, person=n.person, created=n.created)
+        for n in pending
+    )
+    for named in pending:
+        resolved[named.submission.pk][named.path] = named.person
+    return resolved
+
+
+def persons_named(submissions, resolved) -> list[Named]:
+    """The top-level person fields of ``submissions`` not linked yet, with their home areas."""
+    pending = []
+    for submission in submissions:
+        for spec in submission.version.schema:
+            key = spec.get("key")
+            if spec.get("type") == "person" and key in submission.data and key not in resolved[submission.pk]:
+                value = submission.data[key]
+                pending.append(Named(submission, key, person_details(value), value.get("home_area")))
+    codes = {n.home_area for n in pending if n.home_area}
+    areas = Area.objects.in_bulk(codes, field_name="code") if codes else {}
+    for named in pending:
+        # Without a home area, the person belongs to the submission's area (its team follows them).
+        named.home_area = areas.get(named.home_area) or named.submission.area
+    return pending
+
+
+def persons_match(pending: list[Named]) -> None:
+    """Each field's registry match, if any, gaining what it lacked: two queries in all."""
+    national_ids = {n.details["national_id"] for n in pending if n.details["national_id"]}
+    phones = {n.details["phone"] for n in pending if not n.details["national_id"] and n.details["phone"]}
+    found = {}
+    if national_ids:
+        for person in Person.objects.filter(national_id__in=national_ids):
+            found[("national_id", person.national_id)] = person
+    if phones:
+        for person in Person.objects.filter(phone__in=phones, merged_into=None).exclude(birth_year=None):
+            found.setdefault(("phone_name_year", person.phone, person.name_folded, person.birth_year), person)
+    for named in pending:
+        named.person = found.get(named.identity)
+        if named.person is not None:
+            person_complete(named.person, named.details, named.home_area)
+
+
+def person_complete(person: Person, details: dict, home_area: Area | None) -> None:
+    """Fill what ``person`` lacked; an identifier already recorded is never overwritten."""
+    missing = {k: details[k] for k in UPDATABLE if details[k] and not getattr(person, k)}
+    if home_area and not person.home_area_id:
+        missing["home_area"] = home_area
+    if missing:
+        for name, value in missing.items():
+            setattr(person, name, value)
+        person.save(update_fields=[*missing, "updated_at"])
+
+
+def persons_create(pending: list[Named]) -> None:
+    """One INSERT for the fields no one matched (one row per identity), then their duplicates."""
+    new: dict[tuple, Person] = {}
+    for named in pending:
+        if named.person is None:
+            if named.identity not in new:
+                new[named.identity] = Person(**named.details, home_area=named.home_area)
+                named.created = True
+            named.person = new[named.identity]
+    if new:
+        Person.objects.bulk_create(new.values())
+        duplicates_queue_many(list(new.values()))
+
+
+def duplicates_queue_many(persons: list[Person]) -> None:
+    """Possible duplicates of new persons (same folded name and birth year), in two queries."""
+    keys = {(p.name_folded, p.birth_year) for p in persons if p.birth_year}
+    if not keys:
+        return
+    near = Person.objects.filter(
+        name_folded__in={name for name, _ in keys},
+        birth_year__in={year for _, year in keys},
+        merged_into=None,
+    ).values_list("pk", "name_folded", "birth_year")
+    by_key: dict[tuple, list[int]] = {}
+    for pk, name, year in near:
+        by_key.setdefault((name, year), []).append(pk)
+    candidates = [
+        DuplicateCandidate(person=person, other_id=other, reason="same name and year of birth")
+        for person in persons
+        if person.birth_year
+        for other in by_key.get((person.name_folded, person.birth_year), [])[:20]
+        if other < person.pk  # the older of a pair is the one to compare with: one row a pair
+    ]
+    DuplicateCandidate.objects.bulk_create(candidates, ignore_conflicts=True)

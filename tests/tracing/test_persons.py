@@ -10,7 +10,7 @@ from forms_engine.models import Submission
 from tests.forms_engine.conftest import bearer, checkpoint_form, home, officer  # noqa: F401
 from tests.workflows.conftest import burst, queues  # noqa: F401
 from tracing.models import DuplicateCandidate, Person, SubmissionPerson
-from tracing.resolve import person_resolve, submission_persons_resolve
+from tracing.resolve import person_resolve, submissions_persons_resolve
 from workflows.outbox import relay_pending
 
 pytestmark = pytest.mark.django_db
@@ -56,5 +56,32 @@ def test_an_accepted_submissions_person_is_resolved_once_by_its_job(
     submission = Submission.objects.get()
     [link] = SubmissionPerson.objects.filter(submission=submission)
     assert link.person.full_name == "Phạm Thị Dung" and link.created
-    assert submission_persons_resolve(submission) == [link]  # a second run changes nothing
+    assert submissions_persons_resolve([submission]) == {submission.pk: {"traveller": link.person}}  # once
     assert Person.objects.count() == 1
+
+
+def test_a_batch_resolves_each_identity_once_with_a_handful_of_queries(
+    queues,  # noqa: F811
+    checkpoint_form,  # noqa: F811
+    bearer,  # noqa: F811
+    django_assert_max_num_queries,
+):
+    """Fifty submissions naming thirty people: thirty rows, the repeats linked to the first."""
+    travellers = [
+        {"full_name": f"Nguyễn Văn Số {n}", "birth_year": 1980 + n % 20, "phone": f"+8490500{n:04d}"}
+        for n in range(30)
+    ]
+    for n in range(50):
+        data = {"traveller": travellers[n % 30], "direction": "out"}
+        body = json.dumps({"client_id": str(uuid.uuid4()), "data": data})
+        Client().post(
+            f"/api/v1/forms/{checkpoint_form.slug}/submissions", body, content_type="application/json", **bearer
+        )
+    submissions = list(Submission.objects.select_related("version", "area"))
+    with django_assert_max_num_queries(10):
+        resolved = submissions_persons_resolve(submissions)
+    assert Person.objects.count() == 30 and SubmissionPerson.objects.count() == 50
+    by_name = {}
+    for links in resolved.values():
+        by_name.setdefault(links["traveller"].full_name, set()).add(links["traveller"].pk)
+    assert all(len(pks) == 1 for pks in by_name.values())
