@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
+# People in the demo's generated tracing scenario, made on the first run only (website/demo/tracing.py).
+# The full 3000 take about a minute on SQLite: `manage.py demo_tracing` adds the rest at any time.
+DEMO_PEOPLE ?= 1500
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: run test lint format messages clean
@@ -26,6 +29,7 @@ run: $(VENV)/.run-deps
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py demo_tracing --once --people $(DEMO_PEOPLE)
 	@echo "Serving on http://$(HOST):$(PORT)/ (admin: http://$(HOST):$(PORT)/admin/)"
 ifneq ($(and $(DATABASE_URL),$(REDIS_URL)),)
 	$(BIN)/honcho start --port $(PORT) web worker scheduler

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from wagtail import hooks
 from wagtail.admin.panels import FieldPanel, HelpPanel, MultiFieldPanel
 from wagtail.fields import RichTextField, StreamField
 from wagtail.models import DraftStateMixin, Page, RevisionMixin, WorkflowMixin
@@ -46,6 +47,10 @@ ROLES_HELP = _(
     "sample_date, place, test_result, ct_value. Health declaration: person, place, symptoms, "
     "exposure, consent. End of quarantine: person, release_date. See docs/forms.md."
 )
+
+
+# fn(form page, request) -> None or {"values", "area_chains"}: what the form opens with.
+FORM_INITIAL_HOOK = "form_initial_values"
 
 
 class FormPage(Page):
@@ -124,14 +129,26 @@ class FormPage(Page):
         context = super().get_context(request, *args, **kwargs)
         version = self.current_version
         qr_place = place_in_use(request.GET.get("qr", ""))
+        login_required = not self.is_public and not may_use_staff_form(self, user=request.user)
         context.update(
             form_document=form_document(version) if version else None,
             qr_place={"code": qr_place.code, "name": qr_place.name} if qr_place else None,
-            login_required=not self.is_public and not may_use_staff_form(self, user=request.user),
+            login_required=login_required,
+            form_initial=self.initial_values(request) if version and not login_required else None,
             map_tile_url=settings.MAP_TILE_URL,
             map_tile_attribution=settings.MAP_TILE_ATTRIBUTION,
         )
         return context
+
+    def initial_values(self, request) -> dict | None:
+        """Values to open the form with, from the first FORM_INITIAL_HOOK that has some:
+        ``{"values": {field key: value}, "area_chains": {area code: [codes down to it]}}``
+        (a test request opens the testing form with its person: tracing/testing.py)."""
+        for initial in hooks.get_hooks(FORM_INITIAL_HOOK):
+            found = initial(self, request)
+            if found:
+                return found
+        return None
 
     @property
     def current_version(self) -> "FormVersion | None":

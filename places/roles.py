@@ -26,6 +26,23 @@ _AREA_DATA = ("places.view_area", "places.add_area", "places.change_area")
 _PLACE_DATA = ("places.view_place", "places.add_place", "places.change_place")
 _USERS = ("auth.add_user", "auth.change_user", "auth.view_user")
 _SUBMISSIONS = ("forms_engine.view_submission",)
+# Tracing (issue 5): persons and alerts are seen within the user's area (tracing/selectors.py).
+_TRACING_VIEW = ("tracing.view_person", "tracing.view_alert")
+_TRACING_ALL = (
+    *_TRACING_VIEW,
+    "tracing.change_person",
+    "tracing.change_alert",
+    "tracing.view_duplicatecandidate",
+    "tracing.change_duplicatecandidate",
+    "tracing.view_personmerge",
+    "tracing.add_personmerge",
+    "tracing.view_quarantineorder",
+    "tracing.view_cluster",
+    "tracing.view_quarantinerule",
+    "tracing.add_quarantinerule",
+    "tracing.change_quarantinerule",
+    "tracing.delete_quarantinerule",
+)
 
 ROLE_SPECS = (
     RoleSpec(
@@ -45,6 +62,7 @@ ROLE_SPECS = (
             "wagtailcore.change_workflow",
             "wagtailcore.add_task",
             "wagtailcore.change_task",
+            *_TRACING_ALL,
         ),
     ),
     RoleSpec(
@@ -53,7 +71,7 @@ ROLE_SPECS = (
         # Keeps its own villages and residential groups up to date, hence the area rights.
         (ADMIN_ACCESS, *_AREA_DATA, *_PLACE_DATA, *_USERS, *_SUBMISSIONS),
     ),
-    RoleSpec(GroupRole.ROLE_FIELD_STAFF, "Cán bộ thực địa", ("places.view_place",)),
+    RoleSpec(GroupRole.ROLE_FIELD_STAFF, "Cán bộ thực địa", ("places.view_place", *_TRACING_VIEW)),
     RoleSpec(
         GroupRole.ROLE_APPROVER,
         "Người phê duyệt",
@@ -64,6 +82,9 @@ ROLE_SPECS = (
             "places.view_place",
             *_SUBMISSIONS,
             "forms_engine.change_submission",
+            *_TRACING_VIEW,
+            "tracing.view_quarantineorder",
+            "tracing.view_cluster",
         ),
     ),
     RoleSpec(

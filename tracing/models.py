@@ -43,7 +43,7 @@ class Person(models.Model):
 
     national_id = models.CharField(_("citizen ID / ID card"), max_length=12, blank=True)
     full_name = models.CharField(_("full name"), max_length=100)
-    name_folded = models.CharField(max_length=100, editable=False, db_index=True)  # accent-free, lower case
+    name_folded = models.CharField(max_length=100, editable=False)  # accent-free, lower case
     birth_date = models.DateField(_("date of birth"), null=True, blank=True)
     birth_year = models.PositiveSmallIntegerField(_("year of birth"), null=True, blank=True)
     sex = models.CharField(_("sex"), max_length=8, choices=SEX_CHOICES, blank=True)
@@ -55,7 +55,7 @@ class Person(models.Model):
     workplace = models.ForeignKey(
         Place, verbose_name=_("workplace"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    level = models.CharField(_("level"), max_length=12, choices=LEVEL_CHOICES, blank=True, db_index=True)
+    level = models.CharField(_("level"), max_length=12, choices=LEVEL_CHOICES, blank=True)
     level_at = models.DateTimeField(_("level since"), null=True, blank=True)
     merged_into = models.ForeignKey(  # set when staff merged this duplicate into another person
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -72,7 +72,15 @@ class Person(models.Model):
                 fields=["national_id"], condition=~Q(national_id=""), name="unique_person_national_id"
             ),
         ]
-        indexes = [models.Index(fields=["phone", "name_folded", "birth_year"], name="person_match")]
+        # Few indexes: an expansion updates the levels of a hundred persons at once, and every
+        # index of the table is written for each (no db_index on text: PostgreSQL would add a
+        # second, pattern-matching index nothing here uses).
+        indexes = [
+            models.Index(fields=["phone", "name_folded", "birth_year"], name="person_match"),
+            models.Index(fields=["name_folded", "birth_year"], name="person_name_year"),  # duplicates
+            # Most persons are never classified: the listing's filter needs only the others.
+            models.Index(fields=["level"], condition=~Q(level=""), name="person_classified"),
+        ]
 
     def __str__(self):
         return f"{self.full_name} ({self.birth_year or '?'})"
@@ -403,6 +411,8 @@ class Alert(models.Model):
 
 
 class TestRequest(models.Model):
+    __test__ = False  # a model, not a test class (pytest collects "Test*" names)
+
     REASON_F1 = "f1"
     REASON_SYMPTOMS = "symptoms"
     REASON_EXPOSURE = "exposure"

@@ -1,19 +1,164 @@
 """Test requests for F1s and symptomatic people; results that close them and confirm cases.
 
-STUB — interfaces agreed for parallel work; the tracing issue fills them in.
+One open request per person (the ``one_open_test_request`` constraint): an F1 with a fever is
+tested once, and a job run twice asks once. A request links to the testing form prefilled
+with its person (``prefill_url``): the form page asks the ``form_initial_values`` hook, which
+answers only for staff whose area holds the person.
 """
+
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from wagtail import hooks
+
+from forms_engine.models import KIND_TESTING, FormPage
+from places.selectors import area_ancestors, scope_queryset
+
+from . import classify
+from .models import Person, TestRequest
+
+OPEN = TestRequest.STATUS_OPEN
+RESULTS = {"negative", "positive", "inconclusive"}
+PREFILL_PARAMETER = "test_request"
 
 
 def requests_open(person_ids: list[int], reason: str, *, job: str = "") -> list[int]:
-    """An open TestRequest per person without one."""
-    return None  # stub
+    """An open TestRequest per person without one; the new requests' ids.
+
+    The request is the home area's to carry out (its testing team sees it in their scope).
+    """
+    if not person_ids:
+        return []
+    persons = (
+        Person.objects.filter(pk__in=set(person_ids), merged_into__isnull=True)
+        .exclude(Exists(TestRequest.objects.filter(person=OuterRef("pk"), status=OPEN)))
+        .values_list("pk", "home_area_id")
+    )
+    now = timezone.now()
+    requests = [
+        TestRequest(person_id=pk, reason=reason, area_id=area_id, requested_at=now) for pk, area_id in persons
+    ]
+    if not requests:
+        return []
+    TestRequest.objects.bulk_create(requests, ignore_conflicts=True, batch_size=500)
+    return list(
+        TestRequest.objects.filter(
+            person_id__in=[r.person_id for r in requests], status=OPEN, requested_at=now
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def results_record(items) -> None:
-    """Accepted test results close the person's open request; a positive one confirms a case."""
-    return None  # stub
+    """Accepted test results close the person's open request; a positive one confirms a case.
+
+    An inconclusive result closes the request too (it was carried out) and opens a new one
+    for the same reason: the person still needs a result.
+    """
+    results = {}
+    for item in items:
+        result = item.value("test_result")
+        if item.person is not None and result in RESULTS:
+            results[item.person.pk] = (item, result)
+    if not results:
+        return
+    now = timezone.now()
+    closed = list(TestRequest.objects.filter(person_id__in=results, status=OPEN))
+    for request in closed:
+        request.status = TestRequest.STATUS_DONE
+        request.result_submission = results[request.person_id][0].submission
+        request.closed_at = now
+    TestRequest.objects.bulk_update(closed, ["status", "result_submission", "closed_at"])
+    retest = {r.person_id: r.reason for r in closed if results[r.person_id][1] == "inconclusive"}
+    for reason in set(retest.values()):
+        requests_open([pk for pk, why in retest.items() if why == reason], reason, job=items[0].job)
+    for item, result in results.values():
+        if result == "positive":
+            classify.case_confirm(item.person, submission=item.submission, job=item.job)
 
 
 def symptomatic_request(items) -> None:
     """Declarations with symptoms ask for a test."""
-    return None  # stub
+    unwell = sorted({item.person.pk for item in items if item.person is not None and item.value("symptoms")})
+    if unwell:
+        requests_open(unwell, TestRequest.REASON_SYMPTOMS, job=items[0].job)
+
+
+# --- the testing form, prefilled -----------------------------------------------------------------
+
+
+def testing_form_for(area) -> FormPage | None:
+    """The live testing form nearest above ``area`` (a district's own, else the province's),
+    else the first one there is."""
+    forms = FormPage.objects.live().filter(kind=KIND_TESTING)
+    if area is not None:
+        chain = area_ancestors(area=area, include_self=True)
+        nearest = forms.filter(area__in=chain).order_by("-area__depth", "pk").first()
+        if nearest is not None:
+            return nearest
+    return forms.order_by("path").first()
+
+
+def prefill_url(test_request: TestRequest) -> str | None:
+    """The testing form's address, opening with the request's person filled in; None when no
+    testing form is live."""
+    form = testing_form_for(test_request.area or test_request.person.home_area)
+    if form is None:
+        return None
+    return f"{form.get_url()}?{PREFILL_PARAMETER}={test_request.pk}"
+
+
+def person_initial(person: Person, *, birth: str = "either") -> dict:
+    """A person field's value (docs/forms.md) from the registry, as the form's field asks."""
+    value = {
+        "full_name": person.full_name,
+        "sex": person.sex,
+        "national_id": person.national_id,
+        "phone": person.phone,
+        "home_area": person.home_area.code if person.home_area else "",
+        "address": person.address,
+    }
+    if person.birth_date and birth != "year":
+        value["birth_date"] = person.birth_date.isoformat()
+    elif person.birth_year and birth != "date":
+        value["birth_year"] = person.birth_year
+    return {key: v for key, v in value.items() if v not in ("", None)}
+
+
+def area_chain(form: FormPage, area) -> list[str]:
+    """The codes the area picker walks from below the form's area down to ``area``."""
+    if area is None:
+        return []
+    chain = area_ancestors(area=area, include_self=True).filter(depth__gt=form.area.depth if form.area else 0)
+    return list(chain.values_list("code", flat=True))
+
+
+@hooks.register("form_initial_values")
+def prefill_from_test_request(page: FormPage, request) -> dict | None:
+    """For ``?test_request=<id>`` on a testing form: the request's person in the person field.
+
+    Only an open request the user may see (its person's home area in the user's scope);
+    anything else prefills nothing, as if the parameter were absent.
+    """
+    raw = request.GET.get(PREFILL_PARAMETER, "")
+    if page.kind != KIND_TESTING or not raw.isdigit():
+        return None
+    visible = scope_queryset(
+        TestRequest.objects.filter(pk=int(raw), status=OPEN),
+        user=request.user,
+        area_field="person__home_area",
+    )
+    test_request = visible.select_related("person__home_area").first()
+    version = page.current_version
+    if test_request is None or version is None:
+        return None
+    spec = next((s for s in version.schema if s.get("role") == "person"), None)
+    if spec is None:
+        return None
+    person = test_request.person
+    return {
+        "values": {spec["key"]: person_initial(person, birth=spec.get("birth", "either"))},
+        "area_chains": {person.home_area.code: area_chain(page, person.home_area)}
+        if person.home_area
+        else {},
+    }

@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 
+from tracing.quarantine import missed_checkins_due
 from workflows.queues import queues_are_synchronous
 
 
@@ -18,3 +19,11 @@ def register_jobs_menu_item():
     """Background jobs (RQ): queues, running and failed jobs, to retry or inspect them."""
     url = reverse("admin:django_rq_dashboard_changelist")
     return JobsMenuItem(_("Background jobs"), url, icon_name="cogs", order=900)
+
+
+@hooks.register("construct_homepage_panels")
+def missed_checkins_in_process(request, panels):
+    """Without Redis there is no scheduler process: the dashboard, which staff open every day,
+    records the day's missed check-in run once it is past the hour (the job runs at once)."""
+    if queues_are_synchronous():
+        missed_checkins_due()

@@ -64,6 +64,26 @@ def submission_of(event):
     ).first()
 
 
+_periodic: list[tuple[Callable, str]] = []
+
+
+def every(seconds_setting: str):
+    """Register the decorated function to be called by ``manage.py run_scheduler`` every
+    ``settings.<seconds_setting>`` seconds (apps schedule work without the scheduler
+    importing them). It must be cheap when there is nothing to do and safe to call twice."""
+
+    def register(func):
+        if all(existing is not func for existing, _setting in _periodic):
+            _periodic.append((func, seconds_setting))
+        return func
+
+    return register
+
+
+def periodic_steps() -> list[tuple[Callable, str]]:
+    return list(_periodic)
+
+
 def unregister(kind: str, name: str) -> None:
     """For tests that register a handler of their own."""
     _handlers[kind] = [h for h in _handlers.get(kind, []) if h.name != name]

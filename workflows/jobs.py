@@ -41,7 +41,7 @@ def events_handle(handler_name: str, event_ids: list[int]):
         try:
             handled += batch_run(together, handler_name, handlers[together[0].pk].func)
         except Exception:
-            logger.warning("%s failed on a batch of %d events: each is run alone", handler_name, len(together))
+            logger.warning("%s failed on a batch of %d: each event alone now", handler_name, len(together))
             alone = together + alone
     failed = []
     for event in alone:

@@ -187,6 +187,15 @@ def stuck_relay(*, older_than: timedelta | None = None) -> int:
     return count
 
 
+def jobs_waiting() -> bool:
+    """Whether any queue has jobs no worker has taken yet: one Redis round trip (LLENs)."""
+    queues = [get_queue(name) for name in settings.RQ_QUEUES]
+    pipeline = queues[0].connection.pipeline(transaction=False)
+    for queue in queues:
+        pipeline.llen(queue.key)
+    return any(pipeline.execute())
+
+
 def queue_busy(queue: Queue) -> bool:
     """Jobs waiting, running or waiting to retry on ``queue``."""
     return bool(

@@ -75,7 +75,10 @@ def test_a_batch_resolves_each_identity_once_with_a_handful_of_queries(
         data = {"traveller": travellers[n % 30], "direction": "out"}
         body = json.dumps({"client_id": str(uuid.uuid4()), "data": data})
         Client().post(
-            f"/api/v1/forms/{checkpoint_form.slug}/submissions", body, content_type="application/json", **bearer
+            f"/api/v1/forms/{checkpoint_form.slug}/submissions",
+            body,
+            content_type="application/json",
+            **bearer,
         )
     submissions = list(Submission.objects.select_related("version", "area"))
     with django_assert_max_num_queries(10):

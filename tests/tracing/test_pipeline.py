@@ -11,7 +11,8 @@ from wagtail.models import APIToken
 
 from forms_engine.models import Submission
 from places.models import Place
-from tests.workflows.conftest import burst
+from tests.forms_engine.conftest import home  # noqa: F401 - fixture
+from tests.workflows.conftest import burst, queues  # noqa: F401 - fixture
 from tests.workflows.test_tasks import (  # noqa: F401 - fixtures
     people,
     review,

@@ -114,6 +114,8 @@ def test_demo_workflows_verify_positive_results_by_district_then_cdc(demo, clien
     steps = [t.specific for t in testing.submission_workflow.tasks.order_by("workflow_tasks__sort_order")]
     assert [type(s).__name__ for s in steps] == ["RuleTask", "AreaGroupApprovalTask", "AreaGroupApprovalTask"]
     assert FormPage.objects.get(slug="dieu-tra-dich-te").submission_workflow.name == "Xác nhận ca bệnh"
+    release = FormPage.objects.get(slug="de-nghi-ket-thuc-cach-ly")
+    assert release.submission_workflow.name == "Duyệt kết thúc cách ly"
 
     officer = get_user_model().objects.get(username="thucdia.vinhluong")
     _t, key = APIToken.create_token(user=officer, name="demo")

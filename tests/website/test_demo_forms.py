@@ -1,4 +1,4 @@
-"""The six demo forms: loaded as page data, idempotently, with the roles their kinds need."""
+"""The seven demo forms: loaded as page data, idempotently, with the roles their kinds need."""
 
 import dataclasses
 
@@ -20,6 +20,7 @@ SLUGS = {
     "ghi-nhan-tiem-chung": "vaccination",
     "ket-qua-xet-nghiem": "testing",
     "khai-bao-y-te": "health_declaration",
+    "de-nghi-ket-thuc-cach-ly": "quarantine_release",
 }
 
 # What each kind's domain code must find (docs/forms.md, "Form kinds and the roles").
@@ -30,6 +31,7 @@ ROLES_NEEDED = {
     "vaccination": {"person", "vaccine", "dose"},
     "testing": {"person", "test_result"},
     "health_declaration": {"person", "consent"},
+    "quarantine_release": {"person", "release_date"},
 }
 
 # Every role a kind understands; "area" is the generic role the submission's area comes from.
@@ -51,6 +53,7 @@ ROLES_UNDERSTOOD = {
     "tracing": {
         "person",
         "workplace",
+        "workshop",
         "onset_date",
         "sample_date",
         "itinerary",
@@ -73,6 +76,7 @@ ROLES_UNDERSTOOD = {
         "lab",
     },
     "health_declaration": {"person", "place", "symptoms", "exposure", "travel_history", "consent"},
+    "quarantine_release": {"person", "release_date", "place"},
 }
 
 # Choice values the docs fix for a role.
@@ -107,7 +111,7 @@ def all_fields(fields: list[dict]):
         yield from level
 
 
-def test_load_demo_twice_keeps_six_published_forms_with_one_version_each(forms):
+def test_load_demo_twice_keeps_seven_published_forms_with_one_version_each(forms):
     assert {slug: page.kind for slug, page in forms.items()} == SLUGS
     for page in forms.values():
         assert page.live, page.slug

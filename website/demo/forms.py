@@ -1,4 +1,4 @@
-"""The demo province's six forms, as data an admin could have entered in the page editor.
+"""The demo province's seven forms, as data an admin could have entered in the page editor.
 
 Each form is a FormPage under the home page, found by its slug. Every block, choice and
 condition carries a deterministic id (uuid5 of form slug and field path), so the stored
@@ -16,6 +16,7 @@ from forms_engine.models import (
     KIND_CHECKPOINT,
     KIND_HEALTH_DECLARATION,
     KIND_QUARANTINE_CHECKIN,
+    KIND_QUARANTINE_RELEASE,
     KIND_TESTING,
     KIND_TRACING,
     KIND_VACCINATION,
@@ -256,7 +257,7 @@ MOTOR_VEHICLES = ("o_to_ca_nhan", "xe_khach", "xe_tai_luong_xanh", "xe_may")
 PLATE_PATTERN = r"^[0-9]{2}[ -]?[A-Za-z]{1,2}[0-9]?[ -]?[0-9]{3}\.?[0-9]{1,2}$"
 
 
-# --- the six forms -------------------------------------------------------------------------------
+# --- the seven forms -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -419,12 +420,13 @@ TRACING = FormDefinition(
                     "setting",
                     "Bối cảnh tiếp xúc",
                     (
-                        ("ho_gia_dinh", "Hộ gia đình"),
-                        ("noi_lam_viec", "Nơi làm việc"),
-                        ("khu_cong_nghiep", "Khu công nghiệp"),
-                        ("cho", "Chợ"),
-                        ("phuong_tien", "Phương tiện"),
-                        ("khac", "Khác"),
+                        # The contact graph's settings (docs/forms.md): values, not labels, count.
+                        ("household", "Hộ gia đình"),
+                        ("workplace", "Nơi làm việc"),
+                        ("industrial_park", "Khu công nghiệp"),
+                        ("venue", "Chợ"),
+                        ("transport", "Phương tiện"),
+                        ("other", "Khác"),
                     ),
                     role="setting",
                 ),
@@ -624,14 +626,51 @@ HEALTH_DECLARATION = FormDefinition(
     ),
 )
 
-DEMO_FORMS = (CHECKPOINT, TRACING, QUARANTINE_CHECKIN, VACCINATION, TESTING, HEALTH_DECLARATION)
+QUARANTINE_RELEASE = FormDefinition(
+    slug="de-nghi-ket-thuc-cach-ly",
+    title="Đề nghị kết thúc cách ly",
+    kind=KIND_QUARANTINE_RELEASE,
+    workflow="Duyệt kết thúc cách ly",
+    intro=(
+        "<p>Cán bộ y tế đề nghị kết thúc cách ly cho người đã đủ thời gian cách ly và có kết quả "
+        "xét nghiệm âm tính. Trưởng khu cách ly duyệt đề nghị; sau khi duyệt, lệnh cách ly kết thúc "
+        "và người được chuyển sang tự theo dõi sức khỏe theo quy định.</p>"
+    ),
+    fields=(
+        person("person", "Người kết thúc cách ly", required=True),
+        date("release_date", "Ngày kết thúc cách ly", allow_future=True, required=True, role="release_date"),
+        place(
+            "facility",
+            "Cơ sở cách ly",
+            kinds=[Place.KIND_QUARANTINE_FACILITY],
+            role="place",
+            help_text="Bỏ trống nếu cách ly tại nhà.",
+        ),
+        long_text(
+            "note",
+            "Ghi chú",
+            help_text="Kết quả xét nghiệm trước khi kết thúc cách ly, tình trạng sức khỏe.",
+            max_length=2000,
+        ),
+    ),
+)
+
+DEMO_FORMS = (
+    CHECKPOINT,
+    TRACING,
+    QUARANTINE_CHECKIN,
+    VACCINATION,
+    TESTING,
+    HEALTH_DECLARATION,
+    QUARANTINE_RELEASE,
+)
 
 
 # --- loading -------------------------------------------------------------------------------------
 
 
 def demo_forms_load(*, home, workflows: dict | None = None) -> list[FormPage]:
-    """Create or update the six demo forms under ``home``; publish only what changed."""
+    """Create or update the demo forms under ``home``; publish only what changed."""
     from website.demo.load import DEMO_PROVINCE_CODE  # load.py imports this module
 
     province = Area.objects.get(code=DEMO_PROVINCE_CODE)

@@ -15,6 +15,7 @@ from places.loaders import load_areas_file, load_villages_csv, package_data_path
 from places.models import Area, GroupRole, Place, UserArea
 from places.roles import roles_ensure
 from website.demo.forms import demo_forms_load
+from website.demo.tracing_rules import demo_tracing_rules_load
 from website.demo.workflows import (
     TEAM_CDC,
     TEAM_FACILITY_HEADS,
@@ -94,6 +95,7 @@ def demo_load(*, password: str) -> list[str]:
     report.append(f"users: {', '.join(u.username for u in DEMO_USERS)}")
     report.append(f"workflows: {', '.join(workflows)}")
     report.append(f"forms: {len(forms)}")
+    report.append(f"tracing: {demo_tracing_rules_load()}")
     return report
 
 

@@ -1,11 +1,13 @@
 """The demo province's review teams and approval workflows (FORMS-REFERENCE.md, "Demo workflows").
 
-Rights come from each user's role group (the approver role); a *team* group only says which
+Rights come from each user's role group (the approver role); a *team* group says which
 workflow steps its members act on, and the area-scoped steps keep each member to their own
-area. Made idempotently by name, as an admin would have made them in Settings › Workflows.
+area. The tracing team also carries the rights of its own work (TEAM_PERMISSIONS). Made
+idempotently by name, as an admin would have made them in Settings › Workflows.
 """
 
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
 from wagtail.models import Workflow, WorkflowTask
 
 from workflows.tasks import AreaGroupApprovalTask, RuleTask
@@ -21,8 +23,37 @@ WORKFLOW_CASE_CONFIRMATION = "Xác nhận ca bệnh"
 WORKFLOW_QUARANTINE_RELEASE = "Duyệt kết thúc cách ly"
 
 
+# What a team does beyond its members' role: the tracing team resolves alerts, merges
+# duplicate persons and sets levels explicitly (always within its members' areas).
+TEAM_PERMISSIONS = {
+    TEAM_TRACING: (
+        "tracing.view_person",
+        "tracing.change_person",
+        "tracing.view_alert",
+        "tracing.change_alert",
+        "tracing.view_duplicatecandidate",
+        "tracing.change_duplicatecandidate",
+        "tracing.view_personmerge",
+        "tracing.add_personmerge",
+        "tracing.view_quarantineorder",
+        "tracing.view_cluster",
+    ),
+}
+
+
 def demo_teams_load() -> dict[str, Group]:
-    return {name: Group.objects.get_or_create(name=name)[0] for name in TEAMS}
+    teams = {name: Group.objects.get_or_create(name=name)[0] for name in TEAMS}
+    for name, permissions in TEAM_PERMISSIONS.items():
+        teams[name].permissions.add(*_permissions(permissions))
+    return teams
+
+
+def _permissions(names) -> list[Permission]:
+    query = Q()
+    for name in names:
+        app_label, codename = name.split(".", 1)
+        query |= Q(content_type__app_label=app_label, codename=codename)
+    return list(Permission.objects.filter(query))
 
 
 def demo_workflows_load(teams: dict[str, Group]) -> dict[str, Workflow]:

@@ -103,8 +103,13 @@ OUTBOX_STUCK_AFTER_SECONDS = int(os.environ.get("OUTBOX_STUCK_AFTER_SECONDS", "6
 OUTBOX_MAX_RELAYS = int(os.environ.get("OUTBOX_MAX_RELAYS", "5"))
 OUTBOX_POLL_SECONDS = float(os.environ.get("OUTBOX_POLL_SECONDS", "0.02"))
 OUTBOX_SWEEP_SECONDS = float(os.environ.get("OUTBOX_SWEEP_SECONDS", "30"))
+# While jobs wait in a queue (the workers are behind), the scheduler holds new events back up to
+# this long, so that they go out together in fewer, larger jobs that the workers catch up with.
+OUTBOX_HOLD_SECONDS = float(os.environ.get("OUTBOX_HOLD_SECONDS", "0.1"))
 # How often the scheduler looks for reviews past their task's due time (workflows/tasks.py).
 OVERDUE_CHECK_SECONDS = float(os.environ.get("OVERDUE_CHECK_SECONDS", "300"))
+# After this hour (province time) quarantined persons without a check-in today raise an alert.
+TRACING_CHECKIN_DEADLINE_HOUR = int(os.environ.get("TRACING_CHECKIN_DEADLINE_HOUR", "20"))
 CHANNEL_LAYERS = channel_layers_config(os.environ)
 CACHES = caches_config(os.environ)
 

@@ -146,6 +146,7 @@
   };
   const doc = readJson("form-schema");
   const qrPlace = readJson("form-qr-place");
+  const initial = readJson("form-initial"); // values the first new form opens with
 
   // ---------------------------------------------------------------------------------------
   // Small helpers
@@ -2159,6 +2160,11 @@
     if (mount && doc) {
       mount.after(resultEl);
       renderForm();
+      if (initial && initial.values) {
+        for (const [code, chain] of Object.entries(initial.area_chains || {})) knownAreaChains.set(code, chain);
+        top.setValue(initial.values);
+        refreshVisibility();
+      }
       mount.addEventListener("submit", onSubmit);
       mount.addEventListener("input", onChange);
       mount.addEventListener("change", onChange);
