@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from forms_engine import models as forms
-from forms_engine.models import Submission
+from forms_engine.models import FormPage, FormVersion, Submission
 from workflows.events import SUBMISSION_ACCEPTED, handles
 
 from . import classify, exposure, quarantine, testing
@@ -28,6 +28,7 @@ class Accepted:
     event_key: str
     submission: Submission
     persons: dict[str, Person] = field(default_factory=dict)  # field key → person
+    kind: str = ""  # the form's
 
     @property
     def job(self) -> str:
@@ -50,18 +51,26 @@ class Accepted:
 
 
 def accepted_of(events) -> list[Accepted]:
-    """The events' submissions in one query (events name them by form and client_id)."""
+    """The events' submissions (events name them by form and client_id), in three queries:
+    the submissions, then their versions and their forms' kinds once each, however many
+    submissions share them (a version's schema is decoded once, not once a submission)."""
     wanted = {(e.payload["form"], e.payload["client_id"]): e.key for e in events}
-    forms_ids = {form for form, _ in wanted}
+    form_ids = {form for form, _ in wanted}
     client_ids = [client for _, client in wanted]
-    submissions = Submission.objects.filter(form_id__in=forms_ids, client_id__in=client_ids).select_related(
-        "version", "form"
-    )
+    submissions = [
+        submission
+        for submission in Submission.objects.filter(
+            form_id__in=form_ids, client_id__in=client_ids, status=Submission.STATUS_ACCEPTED
+        )
+        if (submission.form_id, str(submission.client_id)) in wanted
+    ]
+    versions = FormVersion.objects.in_bulk({s.version_id for s in submissions})
+    kinds = dict(FormPage.objects.filter(pk__in=form_ids).values_list("pk", "kind"))
     found = []
     for submission in submissions:
-        key = wanted.get((submission.form_id, str(submission.client_id)))
-        if key is not None and submission.status == Submission.STATUS_ACCEPTED:
-            found.append(Accepted(event_key=key, submission=submission))
+        submission.version = versions[submission.version_id]
+        key = wanted[(submission.form_id, str(submission.client_id))]
+        found.append(Accepted(event_key=key, submission=submission, kind=kinds[submission.form_id]))
     return found
 
 
@@ -84,7 +93,7 @@ def submissions_accepted(events):
     by_kind = defaultdict(list)
     for item in accepted:
         item.persons = links.get(item.submission.pk, {})
-        by_kind[item.submission.form.kind].append(item)
+        by_kind[item.kind].append(item)
     for kind, items in by_kind.items():
         for rule in RULES.get(kind, []):
             rule(items)

@@ -54,7 +54,7 @@ def person_resolve(value: dict, *, home_area: Area | None = None) -> tuple[Perso
     details = person_details(value)
     person = person_match(details)
     if person is not None:
-        person_complete(person, details, home_area)
+        person_complete(person, details, home_area.pk if home_area else None)
         return person, False
     try:
         with transaction.atomic():
@@ -72,7 +72,8 @@ class Named:
     submission: Submission
     path: str
     details: dict
-    home_area: Area | None
+    home_code: str | None  # the field's home area, as the form sent it
+    home_area_id: int | None = None
     person: Person | None = None
     created: bool = False
 
@@ -109,7 +110,8 @@ def submissions_persons_resolve(submissions: list[Submission]) -> dict[int, dict
             persons_create(pending)
     except IntegrityError:  # a citizen ID inserted by another job meanwhile: one by one
         for named in pending:
-            named.person, named.created = person_resolve(named.details, home_area=named.home_area)
+            home_area = Area.objects.filter(pk=named.home_area_id).first() if named.home_area_id else None
+            named.person, named.created = person_resolve(named.details, home_area=home_area)
     SubmissionPerson.objects.bulk_create(
         SubmissionPerson(submission=n.submission, path=n.path, person=n.person, created=n.created)
         for n in pending
@@ -128,11 +130,11 @@ def persons_named(submissions, resolved) -> list[Named]:
             if spec.get("type") == "person" and key in submission.data and key not in resolved[submission.pk]:
                 value = submission.data[key]
                 pending.append(Named(submission, key, person_details(value), value.get("home_area")))
-    codes = {n.home_area for n in pending if n.home_area}
-    areas = Area.objects.in_bulk(codes, field_name="code") if codes else {}
+    codes = {n.home_code for n in pending if n.home_code}
+    areas = dict(Area.objects.filter(code__in=codes).values_list("code", "pk")) if codes else {}
     for named in pending:
         # Without a home area, the person belongs to the submission's area (its team follows them).
-        named.home_area = areas.get(named.home_area) or named.submission.area
+        named.home_area_id = areas.get(named.home_code) or named.submission.area_id
     return pending
 
 
@@ -150,14 +152,14 @@ def persons_match(pending: list[Named]) -> None:
     for named in pending:
         named.person = found.get(named.identity)
         if named.person is not None:
-            person_complete(named.person, named.details, named.home_area)
+            person_complete(named.person, named.details, named.home_area_id)
 
 
-def person_complete(person: Person, details: dict, home_area: Area | None) -> None:
+def person_complete(person: Person, details: dict, home_area_id: int | None) -> None:
     """Fill what ``person`` lacked; an identifier already recorded is never overwritten."""
     missing = {k: details[k] for k in UPDATABLE if details[k] and not getattr(person, k)}
-    if home_area and not person.home_area_id:
-        missing["home_area"] = home_area
+    if home_area_id and not person.home_area_id:
+        missing["home_area_id"] = home_area_id
     if missing:
         for name, value in missing.items():
             setattr(person, name, value)
@@ -170,7 +172,7 @@ def persons_create(pending: list[Named]) -> None:
     for named in pending:
         if named.person is None:
             if named.identity not in new:
-                new[named.identity] = Person(**named.details, home_area=named.home_area)
+                new[named.identity] = Person(**named.details, home_area_id=named.home_area_id)
                 named.created = True
             named.person = new[named.identity]
     if new:

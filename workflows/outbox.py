@@ -87,6 +87,8 @@ def enqueue(events: list[Event], *, skip=frozenset()) -> int:
                     args=(handler.name, chunk),
                     job_id=job_id(handler, chunk),
                     retry=JOB_RETRY,
+                    # Results live on EventHandled rows: RQ keeps none (less Redis work a job).
+                    result_ttl=0,
                     description=f"{handler.name}: {len(chunk)} events from {chunk[0]}",
                 )
             )
@@ -187,12 +189,13 @@ def stuck_relay(*, older_than: timedelta | None = None) -> int:
     return count
 
 
-def jobs_waiting() -> bool:
-    """Whether any queue has jobs no worker has taken yet: one Redis round trip (LLENs)."""
+def jobs_in_flight() -> bool:
+    """Whether any queue has jobs waiting or running: one Redis round trip (LLEN, ZCARD)."""
     queues = [get_queue(name) for name in settings.RQ_QUEUES]
     pipeline = queues[0].connection.pipeline(transaction=False)
     for queue in queues:
         pipeline.llen(queue.key)
+        pipeline.zcard(StartedJobRegistry(queue=queue).key)
     return any(pipeline.execute())
 
 

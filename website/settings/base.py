@@ -103,8 +103,8 @@ OUTBOX_STUCK_AFTER_SECONDS = int(os.environ.get("OUTBOX_STUCK_AFTER_SECONDS", "6
 OUTBOX_MAX_RELAYS = int(os.environ.get("OUTBOX_MAX_RELAYS", "5"))
 OUTBOX_POLL_SECONDS = float(os.environ.get("OUTBOX_POLL_SECONDS", "0.02"))
 OUTBOX_SWEEP_SECONDS = float(os.environ.get("OUTBOX_SWEEP_SECONDS", "30"))
-# While jobs wait in a queue (the workers are behind), the scheduler holds new events back up to
-# this long, so that they go out together in fewer, larger jobs that the workers catch up with.
+# While jobs wait or run, the scheduler holds new events back up to this long, so that under
+# load they go out together in fewer, larger jobs (run_scheduler's docstring).
 OUTBOX_HOLD_SECONDS = float(os.environ.get("OUTBOX_HOLD_SECONDS", "0.1"))
 # How often the scheduler looks for reviews past their task's due time (workflows/tasks.py).
 OVERDUE_CHECK_SECONDS = float(os.environ.get("OVERDUE_CHECK_SECONDS", "300"))
