@@ -21,7 +21,7 @@ from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from places.models import Area, Place
+from places.models import Place
 from workflows import outbox
 
 from .models import (
@@ -35,13 +35,12 @@ from .models import (
     Classification,
     Contact,
     Person,
-    SubmissionPerson,
     TestRequest,
     TracingSettings,
     f_degree,
     f_level,
 )
-from .resolve import person_resolve
+from .resolve import Named, named_link, person_details
 
 CASE_CONFIRMED = "case.confirmed"
 
@@ -403,28 +402,11 @@ def interview_contacts(item) -> list[NamedContact]:
 
 
 def contacts_resolve(named: list[NamedContact]) -> dict[tuple[int, str], Person]:
-    """{(submission id, path): person} for the named contacts, each resolved once: a
-    submission's contact keeps the person it was linked to however often the job runs."""
-    submissions = {n.item.submission.pk for n in named}
-    links = SubmissionPerson.objects.filter(
-        submission_id__in=submissions, path__in={n.path for n in named}
-    ).select_related("person")
-    resolved = {(link.submission_id, link.path): link.person for link in links}
-    areas = Area.objects.in_bulk({n.area_code for n in named if n.area_code}, field_name="code")
-    new_links = []
-    for n in named:
-        key = (n.item.submission.pk, n.path)
-        if key in resolved:
-            continue
-        # Without a village, the contact belongs to the interview's area (its team follows them).
-        home_area = areas.get(n.area_code) or n.item.submission.area
-        person, created = person_resolve(n.person, home_area=home_area)
-        resolved[key] = person
-        new_links.append(
-            SubmissionPerson(submission=n.item.submission, path=n.path, person=person, created=created)
-        )
-    SubmissionPerson.objects.bulk_create(new_links, ignore_conflicts=True)
-    return resolved
+    """{(submission id, path): person} for the named contacts, all at once with the registry's
+    batch rules (resolve.named_link): a contact keeps the person it was first linked to
+    however often the job runs."""
+    pending = [Named(n.item.submission, n.path, person_details(n.person), n.area_code or None) for n in named]
+    return {(p.submission.pk, p.path): p.person for p in named_link(pending)}
 
 
 def edges_record(named: list[NamedContact], persons: dict) -> None:

@@ -89,53 +89,73 @@ class Named:
 
 
 def submissions_persons_resolve(submissions: list[Submission]) -> dict[int, dict[str, Person]]:
-    """{submission id: {field key: person}} for a batch of submissions, with set-based queries.
-
-    The same rules as ``person_resolve``, for a job's hundreds of submissions at once: one
-    query for the links made before, one per kind of identifier for the matches, one INSERT
-    for the new persons and one for the links. Fields of the batch naming the same person
-    (the same citizen ID twice) resolve to one row. Should a concurrent job insert the same
-    citizen ID meanwhile, the batch falls back to ``person_resolve`` field by field.
-    """
+    """{submission id: {field key: person}} for a batch of submissions' top-level person
+    fields, with set-based queries (``named_link``)."""
+    pending = [
+        Named(submission, key, person_details(submission.data[key]), submission.data[key].get("home_area"))
+        for submission in submissions
+        for key in person_keys(submission)
+    ]
     resolved: dict[int, dict[str, Person]] = {s.pk: {} for s in submissions}
-    linked = SubmissionPerson.objects.filter(submission__in=submissions).select_related("person")
-    for link in linked:
-        resolved[link.submission_id][link.path] = link.person
-    pending = persons_named(submissions, resolved)
-    if not pending:
-        return resolved
-    try:
-        with transaction.atomic():
-            persons_match(pending)
-            persons_create(pending)
-    except IntegrityError:  # a citizen ID inserted by another job meanwhile: one by one
-        for named in pending:
-            home_area = Area.objects.filter(pk=named.home_area_id).first() if named.home_area_id else None
-            named.person, named.created = person_resolve(named.details, home_area=home_area)
-    SubmissionPerson.objects.bulk_create(
-        SubmissionPerson(submission=n.submission, path=n.path, person=n.person, created=n.created)
-        for n in pending
-    )
-    for named in pending:
+    for named in named_link(pending):
         resolved[named.submission.pk][named.path] = named.person
     return resolved
 
 
-def persons_named(submissions, resolved) -> list[Named]:
-    """The top-level person fields of ``submissions`` not linked yet, with their home areas."""
-    pending = []
-    for submission in submissions:
-        for spec in submission.version.schema:
-            key = spec.get("key")
-            if spec.get("type") == "person" and key in submission.data and key not in resolved[submission.pk]:
-                value = submission.data[key]
-                pending.append(Named(submission, key, person_details(value), value.get("home_area")))
+def person_keys(submission: Submission) -> list[str]:
+    return [
+        spec["key"]
+        for spec in submission.version.schema
+        if spec.get("type") == "person" and spec.get("key") in submission.data
+    ]
+
+
+def named_link(pending: list[Named]) -> list[Named]:
+    """Each named person (a field, or an item of a repeat: ``path``) with its registry row,
+    linked to its submission once: ``pending`` back with ``person`` set.
+
+    The same rules as ``person_resolve``, for a job's hundreds at once: one query for the
+    links made before, one per kind of identifier for the matches, one INSERT for the new
+    persons and one for the links. The same person named twice in the batch (the same
+    citizen ID) resolves to one row. Should a concurrent job insert the same citizen ID
+    meanwhile, the batch falls back to ``person_resolve`` one by one.
+    """
+    if not pending:
+        return []
+    linked = SubmissionPerson.objects.filter(
+        submission__in={n.submission.pk for n in pending}, path__in={n.path for n in pending}
+    ).select_related("person")
+    before = {(link.submission_id, link.path): link.person for link in linked}
+    for named in pending:
+        named.person = before.get((named.submission.pk, named.path))
+    todo = [named for named in pending if named.person is None]
+    if todo:
+        home_areas_assign(todo)
+        try:
+            with transaction.atomic():
+                persons_match(todo)
+                persons_create(todo)
+        except IntegrityError:  # a citizen ID inserted by another job meanwhile: one by one
+            for named in todo:
+                home_area = Area.objects.filter(pk=named.home_area_id).first() if named.home_area_id else None
+                named.person, named.created = person_resolve(named.details, home_area=home_area)
+        SubmissionPerson.objects.bulk_create(
+            (
+                SubmissionPerson(submission=n.submission, path=n.path, person=n.person, created=n.created)
+                for n in todo
+            ),
+            ignore_conflicts=True,
+        )
+    return pending
+
+
+def home_areas_assign(pending: list[Named]) -> None:
+    """Home area ids from the codes the forms sent, in one query."""
     codes = {n.home_code for n in pending if n.home_code}
     areas = dict(Area.objects.filter(code__in=codes).values_list("code", "pk")) if codes else {}
     for named in pending:
         # Without a home area, the person belongs to the submission's area (its team follows them).
         named.home_area_id = areas.get(named.home_code) or named.submission.area_id
-    return pending
 
 
 def persons_match(pending: list[Named]) -> None:

@@ -443,3 +443,31 @@ def test_a_co_location_edge_makes_no_f1():
     levels_raise({case.pk: "F0"})
     assert case_expand(case.pk, depth=2) == {"F1": [], "F2": []}
     assert set(Person.objects.exclude(pk=case.pk).values_list("level", flat=True)) == {""}
+
+
+def test_a_long_contact_list_resolves_in_a_handful_of_queries(
+    tracing_form,
+    bearer,  # noqa: F811 - fixture imported above
+    django_assert_max_num_queries,
+):
+    """Eighty contacts, two of them the same person twice: resolved with set-based queries,
+    linked once, and a second run finds the links."""
+    contacts = [
+        {
+            "full_name": f"Người Tiếp Xúc {n}",
+            "birth_year": 1960 + n % 40,
+            "phone": f"09051{n:05d}",
+            "setting": "venue",
+        }
+        for n in range(78)
+    ]
+    contacts += [contacts[0], contacts[1]]
+    submission = submit(tracing_form, interview(CASE, contacts), bearer)
+    [item] = accepted_of([Event.objects.get(payload__client_id=str(submission.client_id))])
+    item.persons = submissions_persons_resolve([item.submission])[item.submission.pk]
+    named = classify.interview_contacts(item)
+    with django_assert_max_num_queries(8):
+        persons = classify.contacts_resolve(named)
+    assert len({p.pk for p in persons.values()}) == 78 and SubmissionPerson.objects.count() == 81
+    with django_assert_max_num_queries(1):
+        assert classify.contacts_resolve(named) == persons
