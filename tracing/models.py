@@ -58,7 +58,7 @@ class Person(models.Model):
     level = models.CharField(_("level"), max_length=12, choices=LEVEL_CHOICES, blank=True)
     level_at = models.DateTimeField(_("level since"), null=True, blank=True)
     merged_into = models.ForeignKey(  # set when staff merged this duplicate into another person
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -72,14 +72,14 @@ class Person(models.Model):
                 fields=["national_id"], condition=~Q(national_id=""), name="unique_person_national_id"
             ),
         ]
-        # Few indexes: an expansion updates the levels of a hundred persons at once, and every
-        # index of the table is written for each (no db_index on text: PostgreSQL would add a
-        # second, pattern-matching index nothing here uses).
+        # An expansion updates the levels of a hundred persons at once. With no index on the
+        # columns it changes (level, level_at, updated_at) and room left in each page (fillfactor,
+        # migration 0003), PostgreSQL updates them in place (HOT) without writing any index.
+        # The listing's filter by level reads the area's persons instead. No db_index on text:
+        # PostgreSQL would add a second, pattern-matching index nothing here uses.
         indexes = [
             models.Index(fields=["phone", "name_folded", "birth_year"], name="person_match"),
             models.Index(fields=["name_folded", "birth_year"], name="person_name_year"),  # duplicates
-            # Most persons are never classified: the listing's filter needs only the others.
-            models.Index(fields=["level"], condition=~Q(level=""), name="person_classified"),
         ]
 
     def __str__(self):
@@ -138,15 +138,21 @@ class Classification(models.Model):
     case = models.ForeignKey(  # the F0 whose expansion or exposure made this level
         Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Written a hundred at a time by expansions and read by person: no other index to keep up.
     source_submission = models.ForeignKey(
-        Submission, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Submission, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     job = models.CharField(_("job"), max_length=160, blank=True)  # the event key a job acted on
     note = models.CharField(_("note"), max_length=300, blank=True)
-    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
 
     class Meta:
         verbose_name = _("classification")
