@@ -22,7 +22,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from wagtail.api.v3.auth import BearerTokenAuth
 
 from places.models import Area, Place
-from places.selectors import area_scope, place_in_use, scope_queryset
+from places.selectors import ancestor_paths, area_scope, place_in_use, scope_queryset
 
 from .intake import (
     Reply,
@@ -303,7 +303,7 @@ def area_children(request, parent: str):
     scope = area_scope(user=user)
     if isinstance(scope, Area):
         # Staff see their own area and the way down to it; nothing beside it.
-        on_the_way = [scope.path[:end] for end in range(Area.steplen, len(scope.path), Area.steplen)]
+        on_the_way = ancestor_paths(scope.path)
         children = children.filter(Q(path__startswith=scope.path) | Q(path__in=on_the_way))
     return [
         {"code": a.code, "name": a.name, "level_label": a.level_label, "has_children": a.numchild > 0}

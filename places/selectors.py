@@ -64,12 +64,15 @@ def place_in_use(code) -> Place | None:
     return Place.objects.select_related("area").filter(code=code, is_active=True).first()
 
 
+def ancestor_paths(path: str, *, include_self: bool = False) -> list[str]:
+    """The materialised paths of the areas above ``path``, from the top down (and its own)."""
+    end = len(path) + 1 if include_self else len(path)
+    return [path[:stop] for stop in range(Area.steplen, end, Area.steplen)]
+
+
 def area_ancestors(*, area: Area, include_self: bool = False) -> QuerySet[Area]:
     """The chain from the top of the tree down to ``area``, computed from its path."""
-    steplen = Area.steplen
-    paths = [area.path[:end] for end in range(steplen, len(area.path), steplen)]
-    if include_self:
-        paths.append(area.path)
+    paths = ancestor_paths(area.path, include_self=include_self)
     return Area.objects.filter(path__in=paths).order_by("depth")
 
 

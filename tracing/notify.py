@@ -17,15 +17,10 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 
 from places.models import Area, UserArea
+from places.selectors import ancestor_paths
 from realtime.publish import publish_to_user
 
 ALERT_PERMISSION = "tracing.view_alert"
-
-
-def area_with_ancestors_paths(path: str) -> list[str]:
-    """The materialised paths of an area and of every area above it."""
-    step = Area.steplen
-    return [path[:end] for end in range(step, len(path) + 1, step)]
 
 
 def permission_holders(permission: str) -> Q:
@@ -57,7 +52,7 @@ def area_teams(area_ids: Iterable[int], *, permission: str = ALERT_PERMISSION) -
     paths = dict(Area.objects.filter(pk__in=set(area_ids)).values_list("pk", "path"))
     if not paths:
         return {}
-    wanted = {prefix for path in paths.values() for prefix in area_with_ancestors_paths(path)}
+    wanted = {prefix for path in paths.values() for prefix in ancestor_paths(path, include_self=True)}
     scopes = (
         UserArea.objects.filter(permission_holders(permission), area__path__in=wanted, user__is_active=True)
         .values_list("user_id", "area__path")
@@ -68,7 +63,9 @@ def area_teams(area_ids: Iterable[int], *, permission: str = ALERT_PERMISSION) -
         users_by_path[path].add(user_id)
     return {
         area_id: {
-            user for prefix in area_with_ancestors_paths(path) for user in users_by_path.get(prefix, ())
+            user
+            for prefix in ancestor_paths(path, include_self=True)
+            for user in users_by_path.get(prefix, ())
         }
         for area_id, path in paths.items()
     }

@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.log_actions import log
 
 from places.models import Area, Place
+from places.selectors import ancestor_paths
 from workflows.events import every, handles
 from workflows.models import Event
 from workflows.outbox import event_record
@@ -108,8 +109,7 @@ def facility_choose(facilities: list[Facility], home_path: str) -> Facility | No
     The home village first, then its commune, district, province: the first level that has
     a facility with room decides; among its facilities the least occupied (by share) wins.
     """
-    step = Area.steplen
-    prefixes = [home_path[:end] for end in range(len(home_path), 0, -step)] if home_path else [""]
+    prefixes = ancestor_paths(home_path, include_self=True)[::-1] or [""]
     for prefix in prefixes:
         near = [f for f in facilities if f.free > 0 and f.path.startswith(prefix)]
         if near:

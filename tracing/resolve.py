@@ -29,18 +29,33 @@ def person_details(value: dict) -> dict:
     }
 
 
-def person_match(details: dict) -> Person | None:
-    """By citizen ID; else by phone, folded name and birth year together."""
+def identity_of(details: dict) -> tuple | None:
+    """The registry's match rule: by citizen ID; else by phone, folded name and birth year
+    together; None when the details carry neither."""
     if details["national_id"]:
-        return Person.objects.filter(national_id=details["national_id"]).first()
+        return ("national_id", details["national_id"])
     if details["phone"] and details["birth_year"]:
-        return Person.objects.filter(
-            phone=details["phone"],
-            name_folded=details["name_folded"],
-            birth_year=details["birth_year"],
-            merged_into=None,
-        ).first()
+        return ("phone_name_year", details["phone"], details["name_folded"], details["birth_year"])
     return None
+
+
+def registry_matches(identities: set[tuple]) -> dict[tuple, Person]:
+    """The registry's persons for ``identities`` (identity_of): two queries at most."""
+    national_ids = {i[1] for i in identities if i[0] == "national_id"}
+    phones = {i[1] for i in identities if i[0] == "phone_name_year"}
+    found = {}
+    if national_ids:
+        for person in Person.objects.filter(national_id__in=national_ids):
+            found[("national_id", person.national_id)] = person
+    if phones:
+        for person in Person.objects.filter(phone__in=phones, merged_into=None).exclude(birth_year=None):
+            found.setdefault(("phone_name_year", person.phone, person.name_folded, person.birth_year), person)
+    return found
+
+
+def person_match(details: dict) -> Person | None:
+    identity = identity_of(details)
+    return registry_matches({identity}).get(identity) if identity else None
 
 
 @transaction.atomic
@@ -80,12 +95,7 @@ class Named:
     @property
     def identity(self):
         """What makes two fields of a batch the same person (the registry's match rule)."""
-        details = self.details
-        if details["national_id"]:
-            return ("national_id", details["national_id"])
-        if details["phone"] and details["birth_year"]:
-            return ("phone_name_year", details["phone"], details["name_folded"], details["birth_year"])
-        return ("field", self.submission.pk, self.path)  # no identifier: a person of its own
+        return identity_of(self.details) or ("field", self.submission.pk, self.path)  # a person of its own
 
 
 def submissions_persons_resolve(submissions: list[Submission]) -> dict[int, dict[str, Person]]:
@@ -160,15 +170,7 @@ def home_areas_assign(pending: list[Named]) -> None:
 
 def persons_match(pending: list[Named]) -> None:
     """Each field's registry match, if any, gaining what it lacked: two queries in all."""
-    national_ids = {n.details["national_id"] for n in pending if n.details["national_id"]}
-    phones = {n.details["phone"] for n in pending if not n.details["national_id"] and n.details["phone"]}
-    found = {}
-    if national_ids:
-        for person in Person.objects.filter(national_id__in=national_ids):
-            found[("national_id", person.national_id)] = person
-    if phones:
-        for person in Person.objects.filter(phone__in=phones, merged_into=None).exclude(birth_year=None):
-            found.setdefault(("phone_name_year", person.phone, person.name_folded, person.birth_year), person)
+    found = registry_matches({named.identity for named in pending})
     for named in pending:
         named.person = found.get(named.identity)
         if named.person is not None:

@@ -11,10 +11,11 @@ from django.utils import timezone
 from wagtail import hooks
 
 from forms_engine.models import KIND_TESTING, FormPage
-from places.selectors import area_ancestors, scope_queryset
+from places.selectors import area_ancestors
 
 from . import classify
 from .models import Person, TestRequest
+from .selectors import persons_visible_to
 
 OPEN = TestRequest.STATUS_OPEN
 RESULTS = {"negative", "positive", "inconclusive"}
@@ -137,16 +138,14 @@ def area_chain(form: FormPage, area) -> list[str]:
 def prefill_from_test_request(page: FormPage, request) -> dict | None:
     """For ``?test_request=<id>`` on a testing form: the request's person in the person field.
 
-    Only an open request the user may see (its person's home area in the user's scope);
+    Only an open request whose person the user may see (selectors.persons_visible_to);
     anything else prefills nothing, as if the parameter were absent.
     """
     raw = request.GET.get(PREFILL_PARAMETER, "")
     if page.kind != KIND_TESTING or not raw.isdigit():
         return None
-    visible = scope_queryset(
-        TestRequest.objects.filter(pk=int(raw), status=OPEN),
-        user=request.user,
-        area_field="person__home_area",
+    visible = TestRequest.objects.filter(
+        pk=int(raw), status=OPEN, person__in=persons_visible_to(request.user).values("pk")
     )
     test_request = visible.select_related("person__home_area").first()
     version = page.current_version
