@@ -7,26 +7,13 @@ product's set-based ``follow_ups_open``: what differs is how the graph is walked
 levels are written.
 """
 
-import inspect
 import time
 from contextlib import contextmanager
 
 from django.utils import timezone
 
-from tracing import classify, exposure
+from tracing import classify
 from tracing.models import Classification, Contact, Person, f_level
-
-
-def is_stub(func) -> bool:
-    return "# stub" in inspect.getsource(func)
-
-
-def handlers_status() -> dict[str, bool]:
-    """Whether each case.confirmed handler's work is real in this checkout (not the agreed stub)."""
-    return {
-        "tracing.handlers.case_expand": not is_stub(classify.case_expand_event),
-        "tracing.handlers.case_colocate": not is_stub(exposure.colocation_expose_event),
-    }
 
 
 def case_make_f0(case_id: int) -> None:

@@ -523,13 +523,6 @@ def report(args, figures: dict) -> list[tuple[str, str]]:
             f"{jobs['elapsed_s']} s); {jobs['events_done']} done, failed jobs {jobs['failed_jobs']}",
         ),
         (
-            "handlers of case.confirmed",
-            ", ".join(
-                f"{name.rsplit('.', 1)[-1]} {'real' if real else 'stub'}"
-                for name, real in figures["handlers_real"].items()
-            ),
-        ),
-        (
             "worker CPU per event (ms); persons classified by the jobs",
             f"{jobs['worker_cpu_ms_per_event']}; {jobs['classified']:,}",
         ),
@@ -619,10 +612,6 @@ def main():
         setup_django()
         from django.core.management import call_command
 
-        from bench.tracing.expand import handlers_status
-
-        handlers_real = handlers_status()
-        print(f"case.confirmed handlers real (not stubs): {handlers_real}")
         if args.reuse:
             demo, loaded = {}, graph_reused()
         else:
@@ -652,7 +641,6 @@ def main():
             recreate_database(maintenance_url, DB_NAME, drop_only=True)
     figures = {
         "database": "postgresql",
-        "handlers_real": handlers_real,
         "demo": demo,
         "busy_cores_before": busy,
         "graph": loaded,
