@@ -25,6 +25,7 @@ ROLE_CHOICES = [
     ("companions", _("Companions")),
     ("workplace", _("Workplace")),
     ("workshop", _("Workshop / department")),
+    ("interview_subject", _("Interviewee: case or contact")),
     ("onset_date", _("Onset date")),
     ("sample_date", _("Sample date")),
     ("itinerary", _("Itinerary")),

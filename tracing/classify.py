@@ -43,6 +43,8 @@ from .models import (
 from .resolve import Named, named_link, person_details
 
 CASE_CONFIRMED = "case.confirmed"
+# The ``interview_subject`` role's value for an interview of a contact (docs/forms.md).
+INTERVIEW_OF_CONTACT = "contact"
 
 F0 = f_level(0)
 KNOWN_LEVELS = frozenset(code for code, _label in LEVEL_CHOICES)
@@ -446,17 +448,24 @@ def interviews_record(items) -> None:
         interviewed_classify(items)
 
 
+def of_a_case(item) -> bool:
+    """Whether an interview is of a case (the default) rather than of a contact (an F1 asked
+    for their own contacts): its ``interview_subject`` role."""
+    return item.value("interview_subject") != INTERVIEW_OF_CONTACT
+
+
 def interviewed_classify(items) -> None:
-    """An accepted interview confirms its case: the case.confirmed event then expands it. A
-    case that already had an F level is expanded from it now, so that the contacts this
-    interview added are classified too (monotonic: what was classified stays)."""
+    """An accepted interview of a case confirms it: the case.confirmed event then expands it.
+    An interviewee who already had an F level (a contact interviewed, or a case confirmed
+    before) is expanded from it now, so that the contacts this interview added are
+    classified too (monotonic: what was classified stays)."""
     first_item = {}
     for item in items:
         first_item.setdefault(item.person.pk, item)
     confirmed = {
         pk
         for pk, item in first_item.items()
-        if case_confirm(item.person, submission=item.submission, job=item.job)
+        if of_a_case(item) and case_confirm(item.person, submission=item.submission, job=item.job)
     }
     already = Person.objects.filter(pk__in=first_item.keys() - confirmed).values_list("pk", "level")
     depth = expansion_depth()

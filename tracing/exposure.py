@@ -285,7 +285,7 @@ def interview_workplaces(items) -> list[Workplace]:
     found = []
     for item in sorted(items, key=lambda i: (i.submission.created_at, i.submission.pk)):
         place = places.get(str(item.value("workplace") or "").strip().upper())
-        if item.person is None or place is None:
+        if item.person is None or place is None or not classify.of_a_case(item):
             continue
         workshop = " ".join(str(item.value("workshop") or "").split())
         found.append(Workplace(item.submission.pk, item.person.pk, place, workshop))

@@ -88,6 +88,21 @@ def markers_claim(events: list[Event], handler_name: str) -> dict[int, int]:
         return {event_id: marker for marker, event_id in cursor.fetchall()}
 
 
+def handlers_run(handler_names: list[str], event_ids: list[int]):
+    """Each handler of a queue on a batch of events, in turn (one job, not one a handler: a
+    job's fixed cost is paid once). A handler that fails does not stop the others; the job
+    then fails, and its retry skips what is handled."""
+    results, failures = {}, []
+    for name in handler_names:
+        try:
+            results[name] = events_handle(name, event_ids)
+        except Exception as error:  # each handler logged its own events' failures
+            failures.append(f"{name}: {error}")
+    if failures:
+        raise EventsFailed("; ".join(failures))
+    return results
+
+
 def event_handle(event_id: int, handler_name: str):
     """One event (jobs relayed before batches existed)."""
     return events_handle(handler_name, [event_id])

@@ -2,7 +2,7 @@
 
 - ``event_record`` (ORM) and ``event_new`` (an unsaved row, for the ingest lane's own INSERT)
   put an event in the caller's transaction.
-- ``relay_pending`` hands the committed events nobody relayed yet to RQ, one job per handler
+- ``relay_pending`` hands the committed events nobody relayed yet to RQ, one job per queue
   and batch of events, and marks them relayed in the same transaction: if Redis is down
   nothing is marked and the next pass tries again. Several relays may run at once (SKIP
   LOCKED).
@@ -14,8 +14,8 @@ Redis, queues run jobs in process, and each commit that records an event relays 
 """
 
 import logging
-import re
 import time
+import zlib
 from datetime import timedelta
 
 from django.conf import settings
@@ -27,7 +27,7 @@ from rq import Queue, Retry
 from rq.job import Job
 from rq.registry import DeferredJobRegistry, FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 
-from .events import Handler, handlers_for
+from .events import handlers_for
 from .models import Event, EventHandled
 from .queues import get_queue, queues_are_synchronous
 
@@ -58,43 +58,48 @@ def relay_after_commit() -> None:
         relay_pending()
 
 
-def job_id(handler: Handler, event_ids: list[int]) -> str:
-    # RQ ids allow letters, digits, "_" and "-": a handler's dotted path becomes dashes.
-    name = re.sub(r"[^A-Za-z0-9_-]", "-", handler.name)
-    return f"events-{name}-{event_ids[0]}-{len(event_ids)}"
+def job_id(queue: str, handler_names: tuple[str, ...], event_ids: list[int]) -> str:
+    # RQ ids allow letters, digits, "_" and "-"; the checksum tells apart the jobs of the same
+    # events for different handlers of a queue (a re-relay may leave some out).
+    names = zlib.crc32("|".join(handler_names).encode())
+    return f"events-{queue}-{names:08x}-{event_ids[0]}-{len(event_ids)}"
 
 
 def enqueue(events: list[Event], *, skip=frozenset()) -> int:
-    """One job per handler and batch of events, queue by queue in one round trip each.
+    """One job per queue and batch of events, every queue's jobs in one round trip each.
 
-    Batching keeps a job's fixed cost (RQ, the connection) off each event: under load the
-    relay finds many events at once and a worker handles them in one job; at a trickle each
-    job has one event and starts at once. Pairs (event id, handler name) in ``skip`` are left
-    out. Returns the number of jobs enqueued.
+    A job runs each of its queue's handlers of those events in turn (workflows.jobs.
+    handlers_run). Batching keeps a job's fixed cost (RQ, the connection) off each event and
+    each handler: under load the relay finds many events at once and a worker handles them in
+    one job; at a trickle each job has one event and starts at once. Pairs (event id,
+    handler name) in ``skip`` are left out. Returns the number of jobs enqueued.
     """
-    batches: dict[Handler, list[int]] = {}
+    batches: dict[tuple[str, tuple[str, ...]], list[int]] = {}
     for event in events:
+        by_queue: dict[str, list[str]] = {}
         for handler in handlers_for(event.kind):
             if (event.pk, handler.name) not in skip:
-                batches.setdefault(handler, []).append(event.pk)
-    by_queue: dict[str, list] = {}
-    for handler, event_ids in batches.items():
+                by_queue.setdefault(handler.queue, []).append(handler.name)
+        for queue, names in by_queue.items():
+            batches.setdefault((queue, tuple(names)), []).append(event.pk)
+    jobs_by_queue: dict[str, list] = {}
+    for (queue, names), event_ids in batches.items():
         for start in range(0, len(event_ids), JOB_BATCH):
             chunk = event_ids[start : start + JOB_BATCH]
-            by_queue.setdefault(handler.queue, []).append(
+            jobs_by_queue.setdefault(queue, []).append(
                 Queue.prepare_data(
-                    "workflows.jobs.events_handle",
-                    args=(handler.name, chunk),
-                    job_id=job_id(handler, chunk),
+                    "workflows.jobs.handlers_run",
+                    args=(list(names), chunk),
+                    job_id=job_id(queue, names, chunk),
                     retry=JOB_RETRY,
                     # Results live on EventHandled rows: RQ keeps none (less Redis work a job).
                     result_ttl=0,
-                    description=f"{handler.name}: {len(chunk)} events from {chunk[0]}",
+                    description=f"{', '.join(names)}: {len(chunk)} events from {chunk[0]}",
                 )
             )
-    for name, jobs in by_queue.items():
+    for name, jobs in jobs_by_queue.items():
         get_queue(name).enqueue_many(jobs)
-    return sum(len(jobs) for jobs in by_queue.values())
+    return sum(len(jobs) for jobs in jobs_by_queue.values())
 
 
 _last_warning = 0.0  # monotonic time of the last "Redis is down" warning
@@ -189,13 +194,14 @@ def stuck_relay(*, older_than: timedelta | None = None) -> int:
     return count
 
 
-def jobs_in_flight() -> bool:
-    """Whether any queue has jobs waiting or running: one Redis round trip (LLEN, ZCARD)."""
+def jobs_waiting() -> bool:
+    """Whether any queue has jobs no worker has taken yet: one Redis round trip (LLEN each).
+
+    Jobs only running do not count: an idle worker would start a new job at once."""
     queues = [get_queue(name) for name in settings.RQ_QUEUES]
     pipeline = queues[0].connection.pipeline(transaction=False)
     for queue in queues:
         pipeline.llen(queue.key)
-        pipeline.zcard(StartedJobRegistry(queue=queue).key)
     return any(pipeline.execute())
 
 
@@ -216,7 +222,10 @@ def failed_pairs(queue: Queue, *, limit: int = 1000) -> set[tuple[int, str]]:
     for job in Job.fetch_many(job_ids, connection=queue.connection):
         if job is None:
             continue
-        if job.func_name == "workflows.jobs.events_handle":
+        if job.func_name == "workflows.jobs.handlers_run":
+            handler_names, event_ids = job.args
+            pairs |= {(pk, name) for pk in event_ids for name in handler_names}
+        elif job.func_name == "workflows.jobs.events_handle":  # jobs relayed before queue jobs
             handler_name, event_ids = job.args
             pairs |= {(pk, handler_name) for pk in event_ids}
         elif job.func_name == "workflows.jobs.event_handle":  # jobs relayed before batches

@@ -298,8 +298,10 @@ def tracing_form(home, area_tree):  # noqa: F811 - the home fixture, imported ab
     return demo_forms.demo_form_upsert(demo_forms.TRACING, home=home, area=area_tree["province"])
 
 
-def interview(case: dict, contacts: list[dict], *, workplace: str = "") -> dict:
-    data = {"case": case, "sample_date": "2021-08-01", "contacts": contacts}
+def interview(case: dict, contacts: list[dict], *, workplace: str = "", subject: str = "case") -> dict:
+    data = {"interviewee": subject, "case": case, "contacts": contacts}
+    if subject == "case":
+        data["sample_date"] = "2021-08-01"
     if workplace:
         data["workplace"] = workplace
     return data
@@ -427,6 +429,49 @@ def test_an_f1_interviewed_as_a_case_is_confirmed_and_its_contacts_rise(
 
     workmate = Person.objects.get(full_name="Lê Văn Phúc")
     assert levels_of([wife, workmate, earlier_case]) == ["F0", "F1", "F1"]
+
+
+def test_an_f1_interviewed_as_a_contact_stays_f1_and_the_contacts_named_become_f2(
+    queues,  # noqa: F811
+    tracing_form,
+    bearer,  # noqa: F811
+):
+    [earlier_case] = people(1)
+    colleague, _ = Person.objects.get_or_create(
+        phone="+84905333444",
+        name_folded="tran thi hoa",
+        birth_year=1987,
+        defaults={"full_name": "Trần Thị Hoa"},
+    )
+    link(earlier_case, colleague)
+    case_expand(earlier_case.pk, depth=2)
+
+    colleague_interviewed = {"full_name": "Trần Thị Hoa", "birth_year": 1987, "phone": "0905333444"}
+    submission = submit(tracing_form, interview(colleague_interviewed, [WORKMATE], subject="contact"), bearer)
+    work_off()
+
+    workmate = Person.objects.get(full_name="Lê Văn Phúc")
+    assert levels_of([colleague, workmate]) == ["F1", "F2"]
+    assert not Event.objects.filter(kind=CASE_CONFIRMED, payload__person=colleague.pk).exists()
+    assert Contact.objects.get(person=colleague, contact=workmate).source_submission == submission
+    assert Classification.objects.get(person=workmate).case_id == earlier_case.pk
+
+
+def test_a_contact_interviewed_before_any_case_only_records_the_edges(
+    queues,  # noqa: F811
+    tracing_form,
+    bearer,  # noqa: F811
+):
+    submit(tracing_form, interview(CASE, [WIFE], subject="contact"), bearer)
+    work_off()
+
+    case, wife = Person.objects.get(phone="+84905111222"), Person.objects.get(full_name="Trần Thị Hoa")
+    assert levels_of([case, wife]) == ["", ""]
+    assert Contact.objects.filter(person=case, contact=wife).exists()
+    # Later the interviewee is confirmed: the expansion walks the edge their interview made.
+    assert case_confirm(case)
+    work_off()
+    assert levels_of([case, wife]) == ["F0", "F1"]
 
 
 def test_a_co_location_edge_makes_no_f1():

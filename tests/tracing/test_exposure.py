@@ -383,6 +383,7 @@ def test_an_accepted_interview_confirms_the_case_exposes_its_neighbours_and_make
     neighbour = person("Hoàng Thị Gần", area=area_tree["dong_cau"])
     visit(neighbour, places["market"], seen_at + 30 * timedelta(minutes=1))
     data = {
+        "interviewee": "case",
         "case": {"full_name": "Hoàng Văn Ca", "national_id": "056190000001", "birth_year": 1990},
         "workplace": places["park"].code,
         "workshop": "Xưởng May 2",
@@ -416,8 +417,9 @@ def interview(home, area_tree):  # noqa: F811 - fixture imported above
     form = demo_form_upsert(TRACING, home=home, area=area_tree["province"])
     version = form.versions.order_by("-number").first()
 
-    def make(case, workplace="", workshop=""):
+    def make(case, workplace="", workshop="", subject="case"):
         data = {
+            "interviewee": subject,
             "case": {"full_name": case.full_name, "birth_year": 1990},
             "workplace": workplace,
             "workshop": workshop,
@@ -482,6 +484,13 @@ def test_an_interview_without_a_known_workplace_makes_no_cluster(interview):
     workplaces_record(
         [interview(person("Lâm Thị Nhà")), interview(person("Lâm Văn Lạ"), workplace="KCN-KHONG")]
     )
+    assert not Cluster.objects.exists()
+
+
+def test_an_interview_of_a_contact_makes_no_cluster(interview, places):
+    """A cluster is the cases' (its first case starts it): an F1 asked for their own contacts
+    at work is no case of it."""
+    workplaces_record([interview(person("Lâm Văn Phụ", level="F1"), workplace=places["park"].code, subject="contact")])
     assert not Cluster.objects.exists()
 
 

@@ -51,6 +51,7 @@ ROLES_UNDERSTOOD = {
         "companions",
     },
     "tracing": {
+        "interview_subject",
         "person",
         "workplace",
         "workshop",

@@ -50,14 +50,18 @@ def test_a_small_run_goes_through_the_services_and_twice_adds_nothing(demo, post
     assert per_form()[HEALTH_DECLARATION.slug] >= PEOPLE  # everyone declares at least once
     assert set(per_form()) == {d.slug for d in DEMO_FORMS if d.kind != "quarantine_release"}
     assert not outcome.conflicts and not outcome.waiting
-    # The cluster's two positive results (district, then CDC) and two interviews were approved.
-    assert outcome.approved == 2 * 2 + 2
+    # The cluster's two positive results (district, then CDC), the two cases' interviews and
+    # those of the F1s asked for their own contacts were approved.
+    contacts_interviewed = len(scenario(PEOPLE).contacts_interviewed().records)
+    assert contacts_interviewed >= 1
+    assert outcome.approved == 2 * 2 + 2 + contacts_interviewed
     cluster = Submission.objects.filter(form__slug__in=[TESTING.slug, TRACING.slug])
     assert set(cluster.values_list("status", flat=True)) == {Submission.STATUS_ACCEPTED}
     assert (
         Submission.objects.filter(form__slug=TRACING.slug, submitted_by__username="truyvet.camlam").count()
-        == 2
+        == 2 + contacts_interviewed
     )
+    assert Person.objects.filter(level="F2").exists()  # the F1s' households
     assert Submission.objects.exclude(client_created_at=None).count() == Submission.objects.count()
     assert Person.objects.count() > 0  # the jobs ran: the registry holds the people
     client_ids = set(Submission.objects.values_list("client_id", flat=True))

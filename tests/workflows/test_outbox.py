@@ -63,6 +63,29 @@ def test_relayed_twice_the_job_runs_once(postgres, counting_handler, checkpoint_
     assert event.done_at is not None
 
 
+def test_a_failing_handler_does_not_hold_back_the_other_handlers_of_its_queue(
+    postgres, counting_handler, checkpoint_form, bearer
+):
+    from workflows.events import handles, unregister
+
+    @handles(SUBMISSION_ACCEPTED, queue="tracing")
+    def always_fails(event):
+        raise RuntimeError("broken handler")
+
+    try:
+        submit(Client(), checkpoint_form, bearer)
+        relay_pending()
+        burst()
+    finally:
+        unregister(SUBMISSION_ACCEPTED, f"{always_fails.__module__}.{always_fails.__qualname__}")
+    event = Event.objects.get()
+    assert counting_handler(event) == 1  # the same job ran it, after or before the failure
+    handlers = set(EventHandled.objects.filter(event=event).values_list("handler", flat=True))
+    assert not any(name.endswith("always_fails") for name in handlers)
+    event.refresh_from_db()
+    assert event.done_at is None  # RQ retries the job later; what is handled is skipped then
+
+
 def test_redis_down_loses_nothing_and_the_relay_delivers_every_event_once_after(
     postgres, counting_handler, checkpoint_form, bearer, redis_down, settings
 ):
@@ -89,7 +112,8 @@ def test_a_job_lost_by_redis_is_relayed_again_by_the_sweep(
     submit(Client(), checkpoint_form, bearer)
     relay_pending()
     queues["default"].connection.flushdb()  # Redis restarted without its data
-    assert stuck_relay(older_than=timedelta(0)) == len(handlers_for(SUBMISSION_ACCEPTED))  # every job
+    queues_of_handlers = {handler.queue for handler in handlers_for(SUBMISSION_ACCEPTED)}
+    assert stuck_relay(older_than=timedelta(0)) == len(queues_of_handlers)  # every job, one a queue
     burst()
     event = Event.objects.get()
     assert counting_handler(event) == 1

@@ -370,11 +370,22 @@ TRACING = FormDefinition(
     kind=KIND_TRACING,
     intro=(
         "<p>Tổ truy vết phỏng vấn ca bệnh (F0) để dựng lịch trình 14 ngày và lập danh sách "
-        "người tiếp xúc gần (F1) cần cách ly, xét nghiệm.</p>"
+        "người tiếp xúc gần (F1) cần cách ly, xét nghiệm. Phỏng vấn người tiếp xúc gần (F1) "
+        "theo cùng phiếu để lập danh sách F2.</p>"
     ),
     fields=(
-        heading("section_case", "Ca bệnh"),
-        person("case", "Ca bệnh (F0)", required=True),
+        heading("section_case", "Người được điều tra"),
+        choice(
+            "interviewee",
+            "Người được điều tra là",
+            (
+                ("case", "Ca bệnh (F0): phiếu được duyệt sẽ xác nhận ca bệnh"),
+                ("contact", "Người tiếp xúc gần (F1): để lập danh sách F2"),
+            ),
+            required=True,
+            role="interview_subject",
+        ),
+        person("case", "Người được điều tra", required=True),
         place("workplace", "Nơi làm việc", kinds=[Place.KIND_INDUSTRIAL_PARK], role="workplace"),
         short_text("workshop", "Phân xưởng / bộ phận", max_length=200, role="workshop"),
         date(
@@ -382,8 +393,15 @@ TRACING = FormDefinition(
             "Ngày khởi phát triệu chứng",
             role="onset_date",
             help_text="Bỏ trống nếu không có triệu chứng.",
+            show_if=show_if(("interviewee", "eq", "case")),
         ),
-        date("sample_date", "Ngày lấy mẫu", required=True, role="sample_date"),
+        date(
+            "sample_date",
+            "Ngày lấy mẫu",
+            required=True,
+            role="sample_date",
+            show_if=show_if(("interviewee", "eq", "case")),
+        ),
         heading("section_itinerary", "Lịch trình di chuyển 14 ngày"),
         repeat(
             "itinerary",
@@ -396,6 +414,7 @@ TRACING = FormDefinition(
             item_label="Điểm đến",
             max_items=100,
             role="itinerary",
+            show_if=show_if(("interviewee", "eq", "case")),
         ),
         heading("section_contacts", "Người tiếp xúc gần"),
         repeat(

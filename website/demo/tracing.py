@@ -5,8 +5,9 @@ QR at markets and at their industrial park's gate, get vaccinated, and some come
 a checkpoint, a share of them from the hot provinces of August 2021. Then a worker of a
 workshop in the Suối Dầu industrial park (Cam Lâm) tests positive: the district health centre
 and the provincial CDC confirm the result, the tracing team's interview names their household,
-workshop and park contacts, one of those tests positive in turn and is interviewed, the others
-test negative, and the people in quarantine send their daily check-ins, one with a fever.
+workshop and park contacts, three of the workshop colleagues (F1) are interviewed in turn for
+their own contacts (their households: F2), one colleague tests positive and is interviewed, the
+others test negative, and the people in quarantine send their daily check-ins, one with a fever.
 
 Every record goes in the way the web takes it (forms_engine: the form version's validator,
 ``submission_prepare``, ``submission_create``), filled by the demo user whose role and area fit
@@ -63,6 +64,7 @@ DEFAULT_PEOPLE = 3000
 DEFAULT_FACILITY = "CL-TQS-DIENKHANH"  # where a contact without an order (yet) says they are
 CLUSTER_POOL = 1000  # the people the cluster's cases and contacts are chosen from
 CHUNK = 100  # records per transaction: their events reach the jobs together, as a batch
+CONTACTS_INTERVIEWED = 3  # the index case's colleagues (F1) the team asks for their own contacts
 
 # --- who lives where ------------------------------------------------------------------------
 
@@ -582,6 +584,36 @@ class Scenario:
         )
         return phase
 
+    def contacts_interviewed(self) -> Phase:
+        """The tracing team asks the index case's workshop colleagues (F1) for their own
+        contacts: their households become F2 (and home quarantine, by the F2 rule)."""
+        phase = Phase("contacts interviewed")
+        case, second = self.cluster_cases()
+        if case is None:
+            return phase
+        rng = seeded(self.seed, f"cluster:{len(self.pool)}:contacts-interviewed")
+        colleagues = [
+            p
+            for p, _relationship, setting, _days in self.index_contacts(case, second)
+            if p is not None and p is not second and setting == "workplace"
+        ]
+        with_family = [p for p in colleagues if len(self.households[p.household.index]) > 1]
+        for person in with_family[:CONTACTS_INTERVIEWED]:
+            household = [p for p in self.households[person.household.index] if p is not person]
+            phase.records.append(
+                self.interview(
+                    person,
+                    self.cluster_name(f"interview:contact:{person.index}"),
+                    [(p, "family", "household", 2) for p in household],
+                    days_ago=2,
+                    sample_days_ago=None,
+                    onset_days_ago=None,
+                    rng=rng,
+                    subject="contact",
+                )
+            )
+        return phase
+
     def second_generation(self) -> Phase:
         phase = Phase("second generation")
         case, second = self.cluster_cases()
@@ -665,22 +697,30 @@ class Scenario:
         at = self.at(max(days_ago - 1, 0), 20, rng.randint(0, 59))
         return Record(name, TESTING.slug, data, at, LAB, areas=(person.village.code,), approve=positive)
 
-    def interview(self, case, name, contacts, *, days_ago, sample_days_ago, onset_days_ago, rng) -> Record:
+    def interview(
+        self, case, name, contacts, *, days_ago, sample_days_ago, onset_days_ago, rng, subject="case"
+    ) -> Record:
+        """A tracing interview of a case, or (``subject="contact"``) of an F1 asked for their
+        own contacts: no sample, onset or itinerary then."""
         schema = self.schemas[TRACING.slug]
         contacts_spec = schema.spec("contacts")
         data = {
             schema.key("person", "case"): case.field_value(self.person_spec(TRACING.slug)),
             schema.key("workplace", "workplace"): case.workplace,
             schema.key("workshop", "workshop"): case.workshop,
-            schema.key("sample_date", "sample_date"): self.day(sample_days_ago),
-            schema.key("itinerary", "itinerary"): self.itinerary(case, rng, until=sample_days_ago),
             contacts_spec.get("key", "contacts"): [
                 self.contact_item(contacts_spec.get("fields", []), person, *rest, rng=rng, n=n)
                 for n, (person, *rest) in enumerate(contacts)
             ],
         }
-        if onset_days_ago is not None:
-            data[schema.key("onset_date", "onset_date")] = self.day(onset_days_ago)
+        subject_spec = schema.spec("interview_subject")
+        if subject_spec:
+            data[subject_spec["key"]] = schema.choice(subject_spec, subject, {}) or subject
+        if subject == "case":
+            data[schema.key("sample_date", "sample_date")] = self.day(sample_days_ago)
+            data[schema.key("itinerary", "itinerary")] = self.itinerary(case, rng, until=sample_days_ago)
+            if onset_days_ago is not None:
+                data[schema.key("onset_date", "onset_date")] = self.day(onset_days_ago)
         at = self.at(days_ago, 15, rng.randint(0, 59))
         return Record(name, TRACING.slug, data, at, TRACING_TEAM, areas=(case.village.code,), approve=True)
 
@@ -787,7 +827,7 @@ class Scenario:
 
     def phases(self) -> list[Callable[[], Phase]]:
         """In the order the rules need: orders exist before their check-ins arrive."""
-        return [self.everyday, self.index_case, self.second_generation, self.checkins]
+        return [self.everyday, self.index_case, self.contacts_interviewed, self.second_generation, self.checkins]
 
 
 def order_facilities(persons: list[DemoPerson]) -> dict[int, str]:

@@ -103,7 +103,7 @@ OUTBOX_STUCK_AFTER_SECONDS = int(os.environ.get("OUTBOX_STUCK_AFTER_SECONDS", "6
 OUTBOX_MAX_RELAYS = int(os.environ.get("OUTBOX_MAX_RELAYS", "5"))
 OUTBOX_POLL_SECONDS = float(os.environ.get("OUTBOX_POLL_SECONDS", "0.02"))
 OUTBOX_SWEEP_SECONDS = float(os.environ.get("OUTBOX_SWEEP_SECONDS", "30"))
-# While jobs wait or run, the scheduler holds new events back up to this long, so that under
+# While jobs wait for a worker, the scheduler holds new events back up to this long, so that under
 # load they go out together in fewer, larger jobs (run_scheduler's docstring).
 OUTBOX_HOLD_SECONDS = float(os.environ.get("OUTBOX_HOLD_SECONDS", "0.1"))
 # How often the scheduler looks for reviews past their task's due time (workflows/tasks.py).

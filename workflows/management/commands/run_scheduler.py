@@ -2,9 +2,9 @@
 
 It looks at the outbox every OUTBOX_POLL_SECONDS (20 ms): one indexed query that finds
 nothing costs next to nothing, and the events committed meanwhile go out together, in one
-job per handler. (PostgreSQL's LISTEN/NOTIFY would wake it sooner, but a NOTIFY in the
+job per queue. (PostgreSQL's LISTEN/NOTIFY would wake it sooner, but a NOTIFY in the
 submission's transaction serialises commits and cost the ingest path a third of the
-outbox's price: docs/benchmarks.md.) While jobs wait or run, it holds new events back for
+outbox's price: docs/benchmarks.md.) While jobs wait for a worker, it holds new events back for
 up to OUTBOX_HOLD_SECONDS (as Nagle's algorithm holds bytes while some are unacknowledged):
 at a trickle each event goes out at once; under load they go out in fewer, larger jobs (a
 batch handler does a hundred in the time of a few), and the workers' time goes to the
@@ -26,7 +26,7 @@ from django.db import close_old_connections
 from redis.exceptions import RedisError
 
 from workflows.events import periodic_steps
-from workflows.outbox import jobs_in_flight, relay_pending, sweep
+from workflows.outbox import jobs_waiting, relay_pending, sweep
 from workflows.tasks import overdue_notify
 
 logger = logging.getLogger("workflows.scheduler")
@@ -64,9 +64,9 @@ class Command(BaseCommand):
             time.sleep(settings.OUTBOX_POLL_SECONDS)
 
     def holding(self) -> bool:
-        """Hold the relay while jobs wait or run, up to OUTBOX_HOLD_SECONDS at a time."""
+        """Hold the relay while jobs wait for a worker, up to OUTBOX_HOLD_SECONDS at a time."""
         try:
-            behind = jobs_in_flight()
+            behind = jobs_waiting()
         except RedisError:
             behind = False  # relay_pending keeps the events and says Redis is down
         now = time.monotonic()
