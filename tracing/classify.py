@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from places.models import Place
 from workflows import outbox
 
+from . import changes
 from .models import (
     LEVEL_CHOICES,
     LEVEL_CLEARED,
@@ -118,8 +119,11 @@ def classifications_raise(
     # A failure undoes the caller's whole job: no savepoint needed.
     with transaction.atomic(savepoint=False):
         if connection.vendor == "postgresql":
-            return raise_in_one_statement(levels, history)
-        return raise_with_orm(levels, history)
+            raised = raise_in_one_statement(levels, history)
+        else:
+            raised = raise_with_orm(levels, history)
+        changes.classified([change.id for change in raised])
+    return raised
 
 
 def raise_with_orm(levels: dict[int, str], history: dict) -> list[Raised]:
@@ -226,9 +230,11 @@ def level_set(person, level: str, *, user, note: str = "") -> Classification | N
     now = timezone.now()
     Person.objects.filter(pk=person.pk).update(level=level, level_at=now, updated_at=now)
     person.level, person.level_at = level, now
-    return Classification.objects.create(
+    row = Classification.objects.create(
         person=person, level_from=locked.level, level=level, changed_by=user, note=note[:300], created_at=now
     )
+    changes.classified([row.pk])
+    return row
 
 
 def case_confirm(person, *, submission=None, user=None, job: str = "") -> bool:

@@ -25,7 +25,7 @@ from django.utils.translation import gettext
 from places.folding import fold
 from places.models import Place
 
-from . import classify, testing
+from . import changes, classify, testing
 from .models import (
     LEVEL_SUSPECTED,
     Alert,
@@ -241,7 +241,9 @@ def alerts_record(case_id: int, exposures: list[Exposure], places: dict[int, Pla
     if not alerts:
         return []
     Alert.objects.bulk_create(alerts, ignore_conflicts=True)  # ids are not returned on conflicts
-    return list(Alert.objects.filter(key__in=[a.key for a in alerts]).values_list("pk", "area_id"))
+    new = list(Alert.objects.filter(key__in=[a.key for a in alerts]).values_list("pk", "area_id"))
+    changes.alerts_raised([pk for pk, _area in new])
+    return new
 
 
 # --- workplaces and clusters --------------------------------------------------------------

@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import classify
+from . import changes, classify
 from .models import (
     Alert,
     CheckIn,
@@ -206,9 +206,11 @@ def _orders_move(kept: Person, absorbed: Person, moved) -> None:
     """Two active orders: kept's stays active, absorbed's is marked transferred."""
     if QuarantineOrder.objects.filter(person=kept, status=QuarantineOrder.STATUS_ACTIVE).exists():
         active = QuarantineOrder.objects.filter(person=absorbed, status=QuarantineOrder.STATUS_ACTIVE)
+        active = list(active)
         _change(
             QuarantineOrder, active, moved, status=QuarantineOrder.STATUS_TRANSFERRED, ended_at=timezone.now()
         )
+        changes.orders_changed([order.pk for order in active], changes.ORDERS_ENDED)
     ids = _repoint(QuarantineOrder, "person", absorbed.pk, kept.pk)
     if ids:
         moved["fk"][_label(QuarantineOrder, "person")] = ids
@@ -307,6 +309,7 @@ def merge_undo(merge: PersonMerge, *, user) -> PersonMerge:
             model.objects.filter(pk__in=ids, **{f"{field}_id": kept.pk}).update(**{field: absorbed.pk})
         for label, rows in moved.get("changed", {}).items():
             _changed_restore(label, rows)
+        _orders_reopened(moved.get("changed", {}))
         for data in moved.get("dropped", []):
             _row_load(data)
         if moved.get("level"):
@@ -374,6 +377,13 @@ def _identifiers_restore(kept: Person, absorbed: Person, identifiers: dict) -> N
         Person.objects.filter(pk=kept.pk).update(**updates, updated_at=timezone.now())
     if national_id:
         Person.objects.filter(pk=absorbed.pk).update(national_id=national_id)
+
+
+def _orders_reopened(changed: dict) -> None:
+    """Orders the merge had closed and its undo made active again: a change of their own."""
+    rows = changed.get(QuarantineOrder._meta.label, {})
+    reopened = [int(pk) for pk, before in rows.items() if before.get("status") == QuarantineOrder.STATUS_ACTIVE]
+    changes.orders_changed(reopened, changes.ORDERS_REOPENED)
 
 
 def _changed_restore(label: str, rows: dict) -> None:

@@ -32,7 +32,7 @@ from workflows.events import every, handles
 from workflows.models import Event
 from workflows.outbox import event_record
 
-from . import testing
+from . import changes, testing
 from .models import (
     Alert,
     Person,
@@ -174,13 +174,15 @@ def order_reason(level: str, case_id) -> str:
 def orders_insert(orders: list[QuarantineOrder], *, now: datetime) -> list[int]:
     """Insert, skipping persons who already have an active order; the ids of those inserted."""
     QuarantineOrder.objects.bulk_create(orders, ignore_conflicts=True, batch_size=500)
-    return list(
+    new = list(
         QuarantineOrder.objects.filter(
             person_id__in=[order.person_id for order in orders], status=ACTIVE, created_at=now
         )
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+    changes.orders_changed(new, changes.ORDERS_STARTED)
+    return new
 
 
 def travellers_order(items) -> None:
@@ -337,6 +339,7 @@ def alerts_raise(alerts: list[Alert]) -> int:
     new = list(
         Alert.objects.filter(key__in=[a.key for a in alerts], created_at=now).values_list("pk", "area_id")
     )
+    changes.alerts_raised([pk for pk, _area in new])
     alerts_publish_on_commit(new, event_type=ALERT_NOTICE)
     return len(new)
 
@@ -429,6 +432,7 @@ def releases_record(items) -> None:
         order.ended_at = now
         order.release_submission = releases[order.person_id]
     QuarantineOrder.objects.bulk_update(orders, ["status", "ended_at", "release_submission"])
+    changes.orders_changed([order.pk for order in orders], changes.ORDERS_ENDED)
 
 
 def order_end(order: QuarantineOrder, status: str, *, user, note: str) -> QuarantineOrder:
@@ -444,6 +448,7 @@ def order_end(order: QuarantineOrder, status: str, *, user, note: str) -> Quaran
         )
         if not ended:
             raise ValidationError(NOT_ACTIVE)
+        changes.orders_changed([order.pk], changes.ORDERS_ENDED)
         order.refresh_from_db()
         log(instance=order, action="wagtail.edit", user=user, data={"status": status, "note": note.strip()})
     return order

@@ -52,6 +52,13 @@ def event_record(*, kind: str, key: str, payload: dict) -> Event:
     return event
 
 
+def event_add(*, kind: str, key: str, payload: dict) -> None:
+    """``event_record`` in one statement (INSERT … ON CONFLICT DO NOTHING, no savepoint), for
+    hot paths that need no Event back: a second record of the same key is dropped."""
+    Event.objects.bulk_create([Event(kind=kind, key=key, payload=payload)], ignore_conflicts=True)
+    transaction.on_commit(relay_after_commit)
+
+
 def relay_after_commit() -> None:
     """In-process queues relay at once; otherwise the scheduler process relays (it is woken)."""
     if queues_are_synchronous():
@@ -119,9 +126,14 @@ def relay_pending(*, batch: int = RELAY_BATCH) -> int:
                 if not events:
                     return relayed
                 enqueue(events)
+                now = timezone.now()
                 Event.objects.filter(pk__in=[e.pk for e in events]).update(
-                    relayed_at=timezone.now(), relay_count=F("relay_count") + 1, last_error=""
+                    relayed_at=now, relay_count=F("relay_count") + 1, last_error=""
                 )
+                # Nobody handles these (no app follows the kind here): done as relayed.
+                unhandled = [e.pk for e in events if not handlers_for(e.kind)]
+                if unhandled:
+                    Event.objects.filter(pk__in=unhandled).update(done_at=now)
         except RedisError as error:
             warn_redis_down(error)
             return relayed

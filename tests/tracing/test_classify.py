@@ -86,8 +86,11 @@ def test_case_confirm_makes_f0_with_history_and_one_event(raise_path):
     assert event.key == f"case.confirmed:{case.pk}:{row.pk}"
     assert event.payload == {"person": case.pk, "submission": None}
 
+    [classified] = Event.objects.filter(kind="tracing.classified")  # for the counters (reports)
+    assert classified.payload == {"classifications": [row.pk]}
+
     assert case_confirm(case, job="test") is False  # already F0: nothing new
-    assert Classification.objects.count() == 1 and Event.objects.count() == 1
+    assert Classification.objects.count() == 1 and Event.objects.count() == 2
 
 
 def test_a_new_case_expands_both_ways_to_f1_and_f2():
