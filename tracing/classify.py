@@ -316,12 +316,11 @@ def follow_ups_open(new: dict[str, list[int]], *, case_id, job: str) -> None:
     """Quarantine orders by each level's rule; a test for every new F1."""
     from . import quarantine, testing  # here: they may import this module at their top
 
-    for level, ids in new.items():
-        if not ids:
-            continue
-        quarantine.orders_for_level(ids, level, case_id=case_id, job=job)
-        if level == f_level(1):
-            testing.requests_open(ids, TestRequest.REASON_F1, job=job)
+    if not any(new.values()):
+        return
+    quarantine.orders_for_levels(new, case_id=case_id, job=job)
+    if new.get(f_level(1)):
+        testing.requests_open(new[f_level(1)], TestRequest.REASON_F1, job=job)
 
 
 def case_expand(case_id: int, *, depth: int | None = None, job: str = "") -> dict[str, list[int]]:

@@ -33,6 +33,7 @@ from workflows.models import Event
 from workflows.outbox import event_record
 
 from . import changes, testing
+from .bulk import rows_insert
 from .models import (
     Alert,
     Person,
@@ -48,6 +49,7 @@ CHECKINS_DUE = "quarantine.checkins_due"
 ALERT_NOTICE = "tracing.quarantine_alert"  # the live notice to an area's team of new alerts
 ACTIVE = QuarantineOrder.STATUS_ACTIVE
 ENDINGS_BY_STAFF = (QuarantineOrder.STATUS_BROKEN, QuarantineOrder.STATUS_TRANSFERRED)
+ORDERS_INSERT_BATCH = 500  # rows an INSERT statement at most (12 parameters a row)
 NOT_ACTIVE = _("This quarantine order has already ended.")
 NOT_AN_ENDING = _("Staff may only mark an order as broken or transferred; release goes through its workflow.")
 NOTE_REQUIRED = _("Say why the order ends.")
@@ -121,48 +123,62 @@ def facility_choose(facilities: list[Facility], home_path: str) -> Facility | No
 
 
 def orders_for_level(person_ids: list[int], level: str, *, case_id=None, job: str = "") -> list[int]:
-    """An order for each person without an active one, by the level's QuarantineRule.
+    """An order for each person without an active one, by the level's QuarantineRule
+    (``orders_for_levels`` for one level). Returns the new orders' ids."""
+    return orders_for_levels({level: person_ids}, case_id=case_id, job=job)
+
+
+def orders_for_levels(levels: dict[str, list[int]], *, case_id=None, job: str = "") -> list[int]:
+    """An order for each person (by level) without an active one, by the level's QuarantineRule:
+    a new case's F1s and F2s in a few statements, whatever their number.
 
     A facility rule places each person in the least occupied facility with room nearest their
     home (``facility_choose``), counting the ones placed by this call; none found, the order
     is made without a facility and the area's team assigns one. Returns the new orders' ids.
     """
-    rule = QuarantineRule.objects.filter(level=level).first()
-    if rule is None or not person_ids:
+    wanted = {pk: level for level, ids in levels.items() for pk in ids}
+    rules = {rule.level: rule for rule in QuarantineRule.objects.filter(level__in=levels)} if wanted else {}
+    wanted = {pk: level for pk, level in wanted.items() if level in rules}
+    if not wanted:
         return []
+    # Ids and homes only: a new case's hundred contacts need no Person instances.
     persons = list(
-        Person.objects.filter(pk__in=set(person_ids), merged_into__isnull=True)
+        Person.objects.filter(pk__in=wanted, merged_into__isnull=True)
         .exclude(Exists(QuarantineOrder.objects.filter(person=OuterRef("pk"), status=ACTIVE)))
-        .select_related("home_area")
         .order_by("pk")
+        .values_list("pk", "home_area_id")
     )
-    if not persons:
-        return []
-    facilities = facilities_with_room() if rule.kind == QuarantineRule.KIND_FACILITY else []
-    today = timezone.localdate()
-    now = timezone.now()
-    reason = order_reason(level, case_id)
+    at_facility = {pk for pk, _area in persons if rules[wanted[pk]].kind == QuarantineRule.KIND_FACILITY}
+    facilities = facilities_with_room() if at_facility else []
+    home_paths = area_paths({area for pk, area in persons if area and pk in at_facility})
+    today, now = timezone.localdate(), timezone.now()
     orders = []
-    for person in persons:
+    for person_id, home_area_id in persons:
+        level = wanted[person_id]
+        rule = rules[level]
         facility = None
-        if rule.kind == QuarantineRule.KIND_FACILITY:
-            facility = facility_choose(facilities, person.home_area.path if person.home_area else "")
+        if person_id in at_facility:
+            facility = facility_choose(facilities, home_paths.get(home_area_id, ""))
             if facility is not None:
                 facility.active += 1  # the next person sees it fuller
         orders.append(
-            QuarantineOrder(
-                person=person,
-                kind=rule.kind,
-                facility_id=facility.pk if facility else None,
-                area_id=facility.area_id if facility else person.home_area_id,
-                level=level,
-                reason=reason,
-                start_date=today,
-                planned_end=today + timedelta(days=rule.days),
-                created_at=now,
-            )
+            {
+                "person_id": person_id,
+                "kind": rule.kind,
+                "facility_id": facility.pk if facility else None,
+                "area_id": facility.area_id if facility else home_area_id,
+                "level": level,
+                "reason": order_reason(level, case_id),
+                "start_date": today,
+                "planned_end": today + timedelta(days=rule.days),
+                "created_at": now,
+            }
         )
-    return orders_insert(orders, now=now)
+    return orders_insert(orders)
+
+
+def area_paths(area_ids: set[int]) -> dict[int, str]:
+    return dict(Area.objects.filter(pk__in=area_ids).values_list("pk", "path")) if area_ids else {}
 
 
 def order_reason(level: str, case_id) -> str:
@@ -171,16 +187,12 @@ def order_reason(level: str, case_id) -> str:
     return gettext("%(level)s, by the quarantine rule") % {"level": level}
 
 
-def orders_insert(orders: list[QuarantineOrder], *, now: datetime) -> list[int]:
-    """Insert, skipping persons who already have an active order; the ids of those inserted."""
-    QuarantineOrder.objects.bulk_create(orders, ignore_conflicts=True, batch_size=500)
-    new = list(
-        QuarantineOrder.objects.filter(
-            person_id__in=[order.person_id for order in orders], status=ACTIVE, created_at=now
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+def orders_insert(orders: list[dict]) -> list[int]:
+    """Insert orders (QuarantineOrder field → value), skipping persons who already have an
+    active order; the ids of those inserted, with their ``quarantine.changed`` event."""
+    new = []
+    for start in range(0, len(orders), ORDERS_INSERT_BATCH):
+        new += rows_insert(QuarantineOrder, orders[start : start + ORDERS_INSERT_BATCH])
     changes.orders_changed(new, changes.ORDERS_STARTED)
     return new
 
@@ -206,19 +218,19 @@ def travellers_order(items) -> None:
         origin = choice_label(item, "origin", item.value("origin"))
         orders.setdefault(
             person.pk,
-            QuarantineOrder(
-                person=person,
-                kind=QuarantineRule.KIND_HOME,
-                area_id=areas.get(str(item.value("destination") or "")) or person.home_area_id,
-                level=person.level,
-                reason=gettext("Arrived from %(origin)s") % {"origin": origin},
-                start_date=start,
-                planned_end=start + timedelta(days=tracing.traveller_quarantine_days),
-                source_submission=item.submission,
-                created_at=now,
-            ),
+            {
+                "person_id": person.pk,
+                "kind": QuarantineRule.KIND_HOME,
+                "area_id": areas.get(str(item.value("destination") or "")) or person.home_area_id,
+                "level": person.level,
+                "reason": gettext("Arrived from %(origin)s") % {"origin": origin},
+                "start_date": start,
+                "planned_end": start + timedelta(days=tracing.traveller_quarantine_days),
+                "source_submission_id": item.submission.pk,
+                "created_at": now,
+            },
         )
-    orders_insert(list(orders.values()), now=now)
+    orders_insert(list(orders.values()))
 
 
 def arrived_from_hot_area(item, hot: set[str]) -> bool:

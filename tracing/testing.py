@@ -14,10 +14,12 @@ from forms_engine.models import KIND_TESTING, FormPage
 from places.selectors import area_ancestors
 
 from . import classify
+from .bulk import rows_insert
 from .models import Person, TestRequest
 from .selectors import persons_visible_to
 
 OPEN = TestRequest.STATUS_OPEN
+REQUESTS_INSERT_BATCH = 1000  # rows an INSERT statement at most
 RESULTS = {"negative", "positive", "inconclusive"}
 PREFILL_PARAMETER = "test_request"
 
@@ -36,18 +38,12 @@ def requests_open(person_ids: list[int], reason: str, *, job: str = "") -> list[
     )
     now = timezone.now()
     requests = [
-        TestRequest(person_id=pk, reason=reason, area_id=area_id, requested_at=now) for pk, area_id in persons
+        {"person_id": pk, "reason": reason, "area_id": area_id, "requested_at": now} for pk, area_id in persons
     ]
-    if not requests:
-        return []
-    TestRequest.objects.bulk_create(requests, ignore_conflicts=True, batch_size=500)
-    return list(
-        TestRequest.objects.filter(
-            person_id__in=[r.person_id for r in requests], status=OPEN, requested_at=now
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    new = []
+    for start in range(0, len(requests), REQUESTS_INSERT_BATCH):
+        new += rows_insert(TestRequest, requests[start : start + REQUESTS_INSERT_BATCH])
+    return new
 
 
 def results_record(items) -> None:

@@ -1,19 +1,30 @@
 """The two sides of the expansion benchmark: tracing.classify.case_expand (the product) and the
-baseline, a naive per-person ORM BFS doing the same job.
+baseline, a naive per-person ORM implementation of the same job.
 
-Both classify the same persons by the product's own level rule (``classify.raises``), and
-both open the same follow-ups (quarantine orders by rule, a test for each new F1) with the
-product's set-based ``follow_ups_open``: what differs is how the graph is walked and the
-levels are written.
+Both classify the same persons by the product's own level rule (``classify.raises``) and open
+the same follow-ups (a quarantine order by the level's rule, the facility chosen by the
+product's ``quarantine.facility_choose``; a test for each new F1). The baseline does it the
+naive way throughout: the BFS queries each frontier person's contacts, then loads, saves and
+writes history for each reached person; its follow-ups check and create each person's order
+and test one by one. Each side's walk and levels are timed apart from its follow-ups too.
 """
 
 import time
 from contextlib import contextmanager
+from datetime import timedelta
 
 from django.utils import timezone
 
-from tracing import classify
-from tracing.models import Classification, Contact, Person, f_level
+from tracing import classify, quarantine
+from tracing.models import (
+    Classification,
+    Contact,
+    Person,
+    QuarantineOrder,
+    QuarantineRule,
+    TestRequest,
+    f_level,
+)
 
 
 def case_make_f0(case_id: int) -> None:
@@ -24,10 +35,6 @@ def case_make_f0(case_id: int) -> None:
 
 def expand_fast(case_id: int, *, depth: int) -> dict[str, list[int]]:
     return classify.case_expand(case_id, depth=depth, job="bench")
-
-
-def follow_ups_open(new: dict[str, list[int]], *, case_id: int) -> None:
-    classify.follow_ups_open(new, case_id=case_id, job="bench")
 
 
 @contextmanager
@@ -47,6 +54,37 @@ def follow_ups_timed(seconds: list[float]):
         yield
     finally:
         classify.follow_ups_open = original
+
+
+def naive_follow_ups_open(new: dict[str, list[int]], *, case_id: int) -> None:
+    """Orders and tests person by person with the ORM, as a naive implementation would."""
+    for level, ids in new.items():
+        rule = QuarantineRule.objects.filter(level=level).first()
+        for person_id in ids:
+            person = Person.objects.select_related("home_area").get(pk=person_id)
+            if rule is not None and not person.quarantines.filter(status=QuarantineOrder.STATUS_ACTIVE).exists():
+                naive_order_create(person, rule, level=level, case_id=case_id)
+            if level == f_level(1) and not person.test_requests.filter(status=TestRequest.STATUS_OPEN).exists():
+                TestRequest.objects.create(person=person, reason=TestRequest.REASON_F1, area=person.home_area)
+
+
+def naive_order_create(person, rule, *, level: str, case_id: int) -> None:
+    facility = None
+    if rule.kind == QuarantineRule.KIND_FACILITY:  # occupancy read again for each person
+        facility = quarantine.facility_choose(
+            quarantine.facilities_with_room(), person.home_area.path if person.home_area else ""
+        )
+    today = timezone.localdate()
+    QuarantineOrder.objects.create(
+        person=person,
+        kind=rule.kind,
+        facility_id=facility.pk if facility else None,
+        area_id=facility.area_id if facility else person.home_area_id,
+        level=level,
+        reason=quarantine.order_reason(level, case_id),
+        start_date=today,
+        planned_end=today + timedelta(days=rule.days),
+    )
 
 
 def naive_case_expand(case_id: int, *, depth: int, job: str = "bench") -> dict[str, list[int]]:

@@ -10,10 +10,10 @@ import random
 import pytest
 from django.db import connection, transaction
 
-from bench.tracing.expand import case_make_f0, expand_fast, naive_case_expand
+from bench.tracing.expand import case_make_f0, expand_fast, naive_case_expand, naive_follow_ups_open
 from bench.tracing.graph import graph_load
 from places.models import Area, Place
-from tracing.models import Contact, Person
+from tracing.models import Contact, Person, QuarantineOrder, QuarantineRule, TestRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -27,10 +27,13 @@ def table_indexes() -> set[str]:
 
 
 def rolled_back(function):
+    """The levels reached, and the orders (person, kind, level) and tests made, all undone."""
     with transaction.atomic():
         result = function()
+        orders = sorted(QuarantineOrder.objects.values_list("person_id", "kind", "level"))
+        tests = sorted(TestRequest.objects.values_list("person_id", flat=True))
         transaction.set_rollback(True)
-    return {level: sorted(ids) for level, ids in (result or {}).items() if ids}
+    return {level: sorted(ids) for level, ids in (result or {}).items() if ids}, orders, tests
 
 
 def test_the_bench_graph_loads_and_both_sides_classify_alike(postgres, area_tree):
@@ -48,7 +51,9 @@ def test_the_bench_graph_loads_and_both_sides_classify_alike(postgres, area_tree
     assert Contact.objects.filter(setting=Contact.SETTING_INDUSTRIAL_PARK, place=park).exists()
     assert Person.objects.filter(workplace=park).exists()
     cases = random.Random(1).sample(range(loaded["first_id"], loaded["last_id"] + 1), 3)  # noqa: S311
-    reached = 0
+    QuarantineRule.objects.create(level="F1", kind=QuarantineRule.KIND_FACILITY, days=14)
+    QuarantineRule.objects.create(level="F2", kind=QuarantineRule.KIND_HOME, days=7)
+    reached = orders = 0
     for case_id in cases:
 
         def fast(case_id=case_id):
@@ -57,10 +62,13 @@ def test_the_bench_graph_loads_and_both_sides_classify_alike(postgres, area_tree
 
         def naive(case_id=case_id):
             case_make_f0(case_id)
-            return naive_case_expand(case_id, depth=2)
+            new = naive_case_expand(case_id, depth=2)
+            naive_follow_ups_open(new, case_id=case_id)
+            return new
 
         expanded = rolled_back(fast)
-        assert rolled_back(naive) == expanded
-        reached += len(expanded.get("F1", []))
-    assert reached > 0
+        assert rolled_back(naive) == expanded  # the same levels, orders and tests
+        reached += len(expanded[0].get("F1", []))
+        orders += len(expanded[1])
+    assert reached > 0 and orders > reached
     assert not Person.objects.exclude(level="").exists()  # each case was rolled back

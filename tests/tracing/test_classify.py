@@ -181,7 +181,7 @@ def test_unknown_levels_are_refused_clearly(make_user):
 def test_the_event_handler_counts_and_opens_follow_ups(monkeypatch):
     calls = []
     monkeypatch.setattr(
-        "tracing.quarantine.orders_for_level", lambda ids, level, **kw: calls.append(("q", level, ids, kw))
+        "tracing.quarantine.orders_for_levels", lambda levels, **kw: calls.append(("q", levels, kw))
     )
     monkeypatch.setattr(
         "tracing.testing.requests_open", lambda ids, reason, **kw: calls.append(("t", reason, ids, kw))
@@ -195,9 +195,8 @@ def test_the_event_handler_counts_and_opens_follow_ups(monkeypatch):
 
     job = {"job": "case.confirmed:9:9"}
     assert calls == [
-        ("q", "F1", [first.pk], {"case_id": case.pk, **job}),
+        ("q", {"F1": [first.pk], "F2": [second.pk]}, {"case_id": case.pk, **job}),
         ("t", "f1", [first.pk], job),
-        ("q", "F2", [second.pk], {"case_id": case.pk, **job}),
     ]
     calls.clear()
     assert case_expand_event(event) == {"F1": 0, "F2": 0}  # twice: nothing new, nothing opened
