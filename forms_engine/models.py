@@ -40,8 +40,9 @@ KIND_CHOICES = [
 
 ROLES_HELP = _(
     "Roles tell the system what a field means. Checkpoint: person, direction, place, origin, "
-    "destination, vehicle_plate, symptoms, companions. Tracing: person, interview_subject (case/contact), workplace, workshop, "
-    "onset_date, contacts (repeat with relationship, setting, exposure_date). Quarantine check-in: person, "
+    "destination, vehicle_plate, symptoms, companions. Tracing: person, "
+    "interview_subject (case/contact), workplace, workshop, onset_date, contacts (repeat with "
+    "relationship, setting, exposure_date). Quarantine check-in: person, "
     "quarantine_type, place, temperature, spo2, symptoms. Vaccination: person, vaccine, dose, "
     "vaccination_date, place, lot_number. Testing: person, test_type, pooled_sample_id, "
     "sample_date, place, test_result, ct_value. Health declaration: person, place, symptoms, "

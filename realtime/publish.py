@@ -1,16 +1,102 @@
-"""The one way domain code pushes live events: ``publish_to_user`` now, area events with the
-live-map issue. Callers inside a transaction publish from ``transaction.on_commit``."""
+"""The one way domain code pushes live events: ``publish`` to an area (and every area above
+it), ``publish_to_user`` to one user's open pages. Callers inside a transaction publish from
+``transaction.on_commit``: a page must never show what was rolled back.
+
+Live events are a convenience on top of the read API, not the record: each one carries its
+group's sequence number, so a client that misses one (Redis hiccup, dropped line, full
+buffer) sees a gap and refetches the snapshot. That is why a failure to send is logged and
+swallowed here instead of failing the job that already committed its change.
+"""
+
+import hashlib
+import logging
+import re
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from redis import RedisError
+
+from . import sequence
+
+logger = logging.getLogger(__name__)
+
+MESSAGE_TYPE = "live.event"  # the consumer's ``live_event`` handler
+# Channels accepts group names of ASCII letters, digits, "-", "_" and "." under 100 characters.
+_GROUP_SAFE = re.compile(r"^[A-Za-z0-9._-]{1,80}$")
 
 
 def user_group(user_id: int) -> str:
     return f"user.{user_id}"
 
 
+def area_group(area_code: str) -> str:
+    """The Channels group of one area. Area codes are data: a code Channels would refuse gets
+    a stable digest instead."""
+    code = str(area_code)
+    if _GROUP_SAFE.match(code):
+        return f"area.{code}"
+    return f"area.x{hashlib.sha1(code.encode()).hexdigest()}"  # noqa: S324 - a name, not a secret
+
+
 def publish_to_user(user_id: int, event: dict) -> None:
     """Send ``event`` (JSON-able, with a "type") to every open page of one user."""
     layer = get_channel_layer()
     if layer is not None:
-        async_to_sync(layer.group_send)(user_group(user_id), {"type": "live.event", "event": event})
+        async_to_sync(layer.group_send)(user_group(user_id), {"type": MESSAGE_TYPE, "event": event})
+
+
+def publish(area, event: dict) -> dict[str, int]:
+    """Send ``event`` (JSON-able, with a "type") to ``area``'s group and each ancestor's.
+
+    ``area`` is a places.Area or its code. Each group's copy says which group it is for
+    (``area``), that group's next sequence number (``seq``) and the event's own area
+    (``origin``). Returns the sequence number used per area code ({} when nothing was sent).
+    """
+    if not event.get("type"):
+        raise ValueError("A live event needs a 'type'.")
+    codes = area_chain_codes(area)
+    if not codes:
+        logger.warning("Live event %s for an unknown area %r not sent.", event["type"], area)
+        return {}
+    try:
+        seqs = sequence.next_many(codes)
+        async_to_sync(_send_all)(_messages(event, origin=codes[-1], seqs=seqs))
+    except (RedisError, OSError):
+        # Clients will see the gap in seq (or reconnect) and refetch: nothing is lost for good.
+        logger.exception("Live event %s for area %s not sent.", event["type"], codes[-1])
+        return {}
+    return seqs
+
+
+def area_chain_codes(area) -> list[str]:
+    """The codes of ``area``'s ancestors from the top down, then its own; [] if unknown."""
+    # realtime is imported while apps load; models only when an event is sent.
+    from places.models import Area
+    from places.selectors import ancestor_paths
+
+    path = getattr(area, "path", None)
+    if path is None:
+        path = Area.objects.filter(code=str(area)).values_list("path", flat=True).first()
+        if path is None:
+            return []
+    chain = Area.objects.filter(path__in=ancestor_paths(path, include_self=True))
+    return list(chain.order_by("depth").values_list("code", flat=True))
+
+
+def _messages(event: dict, *, origin: str, seqs: dict[str, int]) -> list[tuple[str, dict]]:
+    """One copy per group; the routing fields win over any the caller put in ``event``."""
+    return [
+        (
+            area_group(code),
+            {"type": MESSAGE_TYPE, "event": {**event, "area": code, "seq": seq, "origin": origin}},
+        )
+        for code, seq in seqs.items()
+    ]
+
+
+async def _send_all(messages: list[tuple[str, dict]]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for group, message in messages:
+        await layer.group_send(group, message)

@@ -10,8 +10,10 @@ counted twice nor missed.
 - ``alert.raised``: {"alerts": [Alert ids]}.
 
 A key names the rows of one change (ids are never reused), so recording the same change twice
-records one event.
+records one event; an order's end or reopening, which can happen again, has a key of its own.
 """
+
+import uuid
 
 from workflows import outbox
 
@@ -39,9 +41,12 @@ def classified(history_ids: list[int]) -> None:
 def orders_changed(order_ids: list[int], change: str) -> None:
     if order_ids:
         ids = sorted(order_ids)
+        # An order starts once, but may end, be reopened (a merge undone) and end again: those
+        # changes get a key of their own each time.
+        once = () if change == ORDERS_STARTED else (uuid.uuid4().hex,)
         outbox.event_add(
             kind=QUARANTINE_CHANGED,
-            key=ids_key(QUARANTINE_CHANGED, ids, change),
+            key=ids_key(QUARANTINE_CHANGED, ids, change, *once),
             payload={"change": change, "orders": ids},
         )
 

@@ -382,7 +382,9 @@ def _identifiers_restore(kept: Person, absorbed: Person, identifiers: dict) -> N
 def _orders_reopened(changed: dict) -> None:
     """Orders the merge had closed and its undo made active again: a change of their own."""
     rows = changed.get(QuarantineOrder._meta.label, {})
-    reopened = [int(pk) for pk, before in rows.items() if before.get("status") == QuarantineOrder.STATUS_ACTIVE]
+    reopened = [
+        int(pk) for pk, before in rows.items() if before.get("status") == QuarantineOrder.STATUS_ACTIVE
+    ]
     changes.orders_changed(reopened, changes.ORDERS_REOPENED)
 
 

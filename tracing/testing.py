@@ -38,7 +38,8 @@ def requests_open(person_ids: list[int], reason: str, *, job: str = "") -> list[
     )
     now = timezone.now()
     requests = [
-        {"person_id": pk, "reason": reason, "area_id": area_id, "requested_at": now} for pk, area_id in persons
+        {"person_id": pk, "reason": reason, "area_id": area_id, "requested_at": now}
+        for pk, area_id in persons
     ]
     new = []
     for start in range(0, len(requests), REQUESTS_INSERT_BATCH):

@@ -7,6 +7,7 @@ from wagtail.documents.api.v2.views import DocumentsAPIViewSet
 from wagtail.images.api.v2.views import ImagesAPIViewSet
 
 from forms_engine.api import router as forms_router
+from reports.api import router as reports_router
 from tracing.api import router as tracing_router
 
 content_api = WagtailAPIRouter("wagtailapi")
@@ -24,3 +25,4 @@ api_v1 = NinjaAPI(
 )
 api_v1.add_router("/", forms_router)
 api_v1.add_router("/", tracing_router)
+api_v1.add_router("/", reports_router)

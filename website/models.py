@@ -1,10 +1,16 @@
-"""Page types of the site. HomePage now; GuidancePage, MapPage, DashboardPage follow."""
+"""Page types of the site: HomePage; the live MapPage, DashboardPage and PublicMapPage.
+GuidancePage follows."""
 
+from django.contrib.auth.views import redirect_to_login
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.panels import FieldPanel
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.fields import RichTextField
 from wagtail.models import Page
+
+from . import live
 
 
 class HomePage(Page):
@@ -29,4 +35,171 @@ class HomePage(Page):
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
         context["sections"] = self.get_children().live().public().specific()
+        return context
+
+
+# --- Live pages ----------------------------------------------------------------------------
+
+
+class LivePage(Page):
+    """A page that opens on an area and a date range and follows them live.
+
+    The page only says where it opens: the numbers come from the reports API and the
+    WebSocket, read with the visitor's own rights, so one page serves every leader, each
+    within their own area.
+    """
+
+    area = models.ForeignKey(
+        "places.Area",
+        verbose_name=_("default area"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Where the page opens, for users who may see it; empty: each user's own area."),
+    )
+    days = models.PositiveSmallIntegerField(
+        _("days shown"),
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(live.MAX_RANGE_DAYS)],
+        help_text=_("The date range the page opens on: this many days up to today."),
+    )
+
+    parent_page_types = ["website.HomePage"]
+    subpage_types = []
+
+    class Meta:
+        abstract = True
+
+    def serve(self, request, *args, **kwargs):
+        """Staff only; the area and dates of the URL are checked before the page renders."""
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        try:
+            view = live.live_view(request=request, default_area=self.area, days=self.days)
+        except live.LiveRequestError as error:
+            return self.serve_error(request, error)
+        return super().serve(request, *args, live_view=view, **kwargs)
+
+    def serve_error(self, request, error: "live.LiveRequestError"):
+        context = {"page": self, "message": error.message}
+        return TemplateResponse(request, "website/live_error.html", context, status=error.status)
+
+    def get_context(self, request, *args, live_view=None, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["live_view"] = live_view
+        context["live_config"] = self.live_config(request, live_view) if live_view else {}
+        return context
+
+    def live_config(self, request, view: "live.LiveView") -> dict:
+        """What the page's script needs; a subclass adds its own part."""
+        return live.staff_config(request=request, view=view)
+
+
+class MapPage(LivePage):
+    """The epidemic map: F0 cases clustered, contacts and quarantine for those who may see
+    persons, checkpoints, quarantine facilities and a choropleth of cases per commune."""
+
+    show_contacts = models.BooleanField(
+        _("F1 contacts"), default=False, help_text=_("Shown only to users who may see persons.")
+    )
+    show_quarantine = models.BooleanField(
+        _("people in quarantine"), default=False, help_text=_("Shown only to users who may see persons.")
+    )
+    show_places = models.BooleanField(_("checkpoints and quarantine facilities"), default=True)
+    show_communes = models.BooleanField(_("cases per commune"), default=True)
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("area"),
+        FieldPanel("days"),
+        MultiFieldPanel(
+            [
+                FieldPanel("show_contacts"),
+                FieldPanel("show_quarantine"),
+                FieldPanel("show_places"),
+                FieldPanel("show_communes"),
+            ],
+            heading=_("Layers shown when the map opens (F0 cases always)"),
+        ),
+    ]
+
+    class Meta:
+        verbose_name = _("live map")
+        verbose_name_plural = _("live maps")
+
+    def live_config(self, request, view):
+        config = super().live_config(request, view)
+        may_see_persons = request.user.has_perm(live.VIEW_PERSONS)
+        config.update(
+            kind="map",
+            tiles=live.tiles(),
+            places=live.map_places(user=request.user),
+            personUrl=live.person_url_template(request.user),
+            layers={
+                "f1": may_see_persons,
+                "quarantine": may_see_persons,
+                "shown": {
+                    "f1": may_see_persons and self.show_contacts,
+                    "quarantine": may_see_persons and self.show_quarantine,
+                    "places": self.show_places,
+                    "communes": self.show_communes,
+                },
+            },
+        )
+        return config
+
+
+class DashboardPage(LivePage):
+    """The leaders' dashboard: headline cards, charts by day, drill-down by area, live."""
+
+    content_panels = [*Page.content_panels, FieldPanel("area"), FieldPanel("days")]
+
+    class Meta:
+        verbose_name = _("live dashboard")
+        verbose_name_plural = _("live dashboards")
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["charts"] = live.DASHBOARD_CHARTS
+        return context
+
+    def live_config(self, request, view):
+        config = super().live_config(request, view)
+        config["kind"] = "dashboard"
+        return config
+
+
+class PublicMapPage(Page):
+    """The citizens' map: new cases per commune, counts only, no login and no person data
+    (as the 2021 "safe map" did). It refreshes itself every minute."""
+
+    area = models.ForeignKey(
+        "places.Area",
+        verbose_name=_("area"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("The area whose communes are shown; empty: the top of the area tree."),
+    )
+    days = models.PositiveSmallIntegerField(
+        _("days shown"),
+        default=14,
+        validators=[MinValueValidator(1), MaxValueValidator(live.MAX_RANGE_DAYS)],
+        help_text=_("New cases of this many days up to today."),
+    )
+    intro = RichTextField(_("introduction"), blank=True)
+
+    content_panels = [*Page.content_panels, FieldPanel("area"), FieldPanel("days"), FieldPanel("intro")]
+    parent_page_types = ["website.HomePage"]
+    subpage_types = []
+
+    class Meta:
+        verbose_name = _("public map")
+        verbose_name_plural = _("public maps")
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["live_config"] = live.public_config(area=self.area, days=self.days)
         return context

@@ -6,6 +6,8 @@ from wagtail.admin.menu import MenuItem
 from tracing.quarantine import missed_checkins_due
 from workflows.queues import queues_are_synchronous
 
+from .panels import role_panels
+
 
 class JobsMenuItem(MenuItem):
     """For superusers, when jobs run on Redis (without it they run at once, in the web process)."""
@@ -27,3 +29,10 @@ def missed_checkins_in_process(request, panels):
     records the day's missed check-in run once it is past the hour (the job runs at once)."""
     if queues_are_synchronous():
         missed_checkins_due()
+
+
+@hooks.register("construct_homepage_panels")
+def add_role_panels(request, panels):
+    """Each role's home: the approver's inbox counts, the IT team's data entry, the leader's
+    live pages (website/panels.py)."""
+    panels.extend(role_panels(request.user))

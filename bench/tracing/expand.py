@@ -62,9 +62,15 @@ def naive_follow_ups_open(new: dict[str, list[int]], *, case_id: int) -> None:
         rule = QuarantineRule.objects.filter(level=level).first()
         for person_id in ids:
             person = Person.objects.select_related("home_area").get(pk=person_id)
-            if rule is not None and not person.quarantines.filter(status=QuarantineOrder.STATUS_ACTIVE).exists():
+            if (
+                rule is not None
+                and not person.quarantines.filter(status=QuarantineOrder.STATUS_ACTIVE).exists()
+            ):
                 naive_order_create(person, rule, level=level, case_id=case_id)
-            if level == f_level(1) and not person.test_requests.filter(status=TestRequest.STATUS_OPEN).exists():
+            if (
+                level == f_level(1)
+                and not person.test_requests.filter(status=TestRequest.STATUS_OPEN).exists()
+            ):
                 TestRequest.objects.create(person=person, reason=TestRequest.REASON_F1, area=person.home_area)
 
 

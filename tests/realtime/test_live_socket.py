@@ -47,7 +47,8 @@ def test_logged_in_user_is_accepted(make_user):
 
     connected, hello = async_to_sync(scenario)()
     assert connected
-    assert hello == {"type": "hello", "user": "lanhdao"}
+    # No area: no area group (deny by default), but the user's own notices still come.
+    assert hello == {"type": "hello", "user": "lanhdao", "areas": {}}
 
 
 @pytest.mark.django_db(transaction=True)

@@ -490,7 +490,9 @@ def test_an_interview_without_a_known_workplace_makes_no_cluster(interview):
 def test_an_interview_of_a_contact_makes_no_cluster(interview, places):
     """A cluster is the cases' (its first case starts it): an F1 asked for their own contacts
     at work is no case of it."""
-    workplaces_record([interview(person("Lâm Văn Phụ", level="F1"), workplace=places["park"].code, subject="contact")])
+    workplaces_record(
+        [interview(person("Lâm Văn Phụ", level="F1"), workplace=places["park"].code, subject="contact")]
+    )
     assert not Cluster.objects.exists()
 
 

@@ -15,6 +15,7 @@ from places.loaders import load_areas_file, load_villages_csv, package_data_path
 from places.models import Area, GroupRole, Place, UserArea
 from places.roles import roles_ensure
 from website.demo.forms import demo_forms_load
+from website.demo.live_pages import demo_area_points_load, demo_live_pages_load
 from website.demo.tracing_rules import demo_tracing_rules_load
 from website.demo.workflows import (
     TEAM_CDC,
@@ -85,6 +86,7 @@ def demo_load(*, password: str) -> list[str]:
         f"areas: {load_areas_file(package_data_path(), province=DEMO_PROVINCE_CODE)}",
         f"villages: {load_villages_csv(DEMO_DIR / 'villages.csv')}",
         f"places: {demo_places_load()}",
+        f"area points: {demo_area_points_load()}",
     ]
     roles_ensure()
     teams = demo_teams_load()
@@ -96,6 +98,9 @@ def demo_load(*, password: str) -> list[str]:
     report.append(f"workflows: {', '.join(workflows)}")
     report.append(f"forms: {len(forms)}")
     report.append(f"tracing: {demo_tracing_rules_load()}")
+    report.append(
+        f"live pages: {', '.join(demo_live_pages_load(home=home, province_code=DEMO_PROVINCE_CODE))}"
+    )
     return report
 
 

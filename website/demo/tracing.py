@@ -827,7 +827,13 @@ class Scenario:
 
     def phases(self) -> list[Callable[[], Phase]]:
         """In the order the rules need: orders exist before their check-ins arrive."""
-        return [self.everyday, self.index_case, self.contacts_interviewed, self.second_generation, self.checkins]
+        return [
+            self.everyday,
+            self.index_case,
+            self.contacts_interviewed,
+            self.second_generation,
+            self.checkins,
+        ]
 
 
 def order_facilities(persons: list[DemoPerson]) -> dict[int, str]:

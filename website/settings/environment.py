@@ -79,7 +79,9 @@ def channel_layers_config(env: Mapping[str, str]) -> dict:
                 "hosts": [url],
                 "prefix": CHANNEL_LAYER_PREFIX,
                 # Hundreds of dashboards may listen: let a slow client's buffer grow before
-                # messages are dropped, and keep group membership for a working day.
+                # messages are dropped (a dropped one shows as a gap in seq: the page
+                # refetches), and forget the members of a crashed server after a day; open
+                # sockets renew their groups well before (realtime/consumers.py).
                 "capacity": 1500,
                 "expiry": 60,
                 "group_expiry": 86400,

@@ -1,0 +1,81 @@
+"""Live events of the counters (contract: DESIGN and the issue-6 brief), sent after commit
+through ``realtime.publish`` to the area where things happened and every ancestor."""
+
+import logging
+from collections import defaultdict
+
+from django.db import transaction
+
+from places.models import Area
+from places.selectors import ancestor_paths
+
+from .metrics import Count
+
+logger = logging.getLogger(__name__)
+
+COUNTS_CHANGED = "counts.changed"
+CASE_NEW = "case.new"
+
+
+def publish_after_commit(area_code: str, event: dict) -> None:
+    transaction.on_commit(lambda: publish_now(area_code, event))
+
+
+def publish_now(area_code: str, event: dict) -> None:
+    """A failed live push costs a refetch, never the counted work: it is logged, not raised."""
+    import realtime
+
+    try:
+        realtime.publish(area_code, event)
+    except Exception:
+        logger.exception("live event %s for area %s not sent", event.get("type"), area_code)
+
+
+def counts_changed_publish(counts: list[Count]) -> None:
+    """One ``counts.changed`` per area where something was counted and date it was counted on."""
+    metrics = defaultdict(set)
+    for count in counts:
+        metrics[(count.area_id, count.date)].add(count.metric)
+    codes = dict(Area.objects.filter(pk__in={area for area, _day in metrics}).values_list("pk", "code"))
+    for (area_id, day), names in sorted(metrics.items()):
+        if area_id in codes:
+            event = {"type": COUNTS_CHANGED, "date": day.isoformat(), "metrics": sorted(names)}
+            publish_after_commit(codes[area_id], event)
+
+
+def cases_new_publish(cases: list) -> None:
+    """One ``case.new`` for each new MapCase of ``cases``, at its area's point, for the map."""
+    areas = Area.objects.in_bulk({case.area_id for case in cases})
+    points = area_points(list(areas.values()))
+    for case in cases:
+        area = areas[case.area_id]
+        lat, lng = points.get(area.pk, (None, None))
+        payload = {
+            "id": case.person_id,
+            "level": case.level,
+            "date": case.date.isoformat(),
+            "lat": lat,
+            "lng": lng,
+            "area": {"code": area.code, "name": area.name},
+        }
+        publish_after_commit(area.code, {"type": CASE_NEW, "case": payload})
+
+
+def area_points(areas: list[Area]) -> dict[int, tuple[float, float]]:
+    """{area id: (lat, lng)}: the area's own centroid, else its nearest ancestor's that has one
+    (a village without a point shows at its commune). One query."""
+    wanted = {p for area in areas for p in ancestor_paths(area.path, include_self=True)}
+    located = {
+        path: location
+        for path, location in Area.objects.filter(path__in=wanted)
+        .exclude(location="")
+        .values_list("path", "location")
+    }
+    points = {}
+    for area in areas:
+        for path in reversed(ancestor_paths(area.path, include_self=True)):
+            if path in located:
+                point = Area(location=located[path])
+                points[area.pk] = (point.latitude, point.longitude)
+                break
+    return points
