@@ -77,27 +77,31 @@ def upsert_sql(count: int) -> str:
 
 
 def map_cases_add(rows: list[Classification], areas: dict[int, int]) -> list[MapCase]:
-    """The persons of ``rows`` who reached F0, F1 or F2, on the map from the day they first did
-    (a second arrival at the same level adds nothing). Returns the new ones."""
-    new = [
-        MapCase(
-            person_id=row.person_id,
-            level=row.level,
-            date=timezone.localdate(row.created_at),
-            area_id=areas[row.person_id],
-        )
-        for row in sorted(rows, key=lambda row: (row.created_at, row.pk))
-        if row.level in CASES_LEVELS and row.level != row.level_from and row.person_id in areas
-    ]
-    known = set(
-        MapCase.objects.filter(person_id__in={case.person_id for case in new}).values_list(
-            "person_id", "level"
-        )
-    )
-    fresh, seen = [], set(known)
-    for case in new:
-        if (case.person_id, case.level) not in seen:
-            seen.add((case.person_id, case.level))
-            fresh.append(case)
+    """The persons of ``rows`` who reached F0, F1 or F2, on the map from the day they first did:
+    the earliest such row wins, whatever order the rows come in (a job retried after a later
+    one, a rebuild between them). Returns the new map cases (for the live map)."""
+    earliest = {}
+    for row in sorted(rows, key=lambda row: (row.created_at, row.pk)):
+        if row.level in CASES_LEVELS and row.level != row.level_from and row.person_id in areas:
+            earliest.setdefault(
+                (row.person_id, row.level),
+                MapCase(
+                    person_id=row.person_id,
+                    level=row.level,
+                    date=timezone.localdate(row.created_at),
+                    area_id=areas[row.person_id],
+                ),
+            )
+    known = {
+        (case.person_id, case.level): case
+        for case in MapCase.objects.filter(person_id__in={person for person, _level in earliest})
+    }
+    fresh = [case for key, case in earliest.items() if key not in known]
+    earlier = []
+    for key, case in earliest.items():
+        if key in known and case.date < known[key].date:
+            known[key].date, known[key].area_id = case.date, case.area_id
+            earlier.append(known[key])
     MapCase.objects.bulk_create(fresh, ignore_conflicts=True)
+    MapCase.objects.bulk_update(earlier, ["date", "area"])
     return fresh
