@@ -50,6 +50,15 @@ def areas_visible_to(*, user) -> QuerySet[Area]:
     return scope_queryset(Area.objects.all(), user=user, area_field="")
 
 
+def scope_roots(*, user) -> list[Area]:
+    """The top areas of the user's scope: their own area, every top area for a superuser, none
+    for a user without one (where live pages and panels start)."""
+    scope = area_scope(user=user)
+    if scope is True:
+        return list(Area.get_root_nodes())
+    return [scope] if scope else []
+
+
 def is_in_scope(obj: Model, *, user, area_field: str = "area") -> bool:
     """Whether one object lies in the user's scope (a single indexed query)."""
     queryset = type(obj)._default_manager.filter(pk=obj.pk)
@@ -74,6 +83,28 @@ def area_ancestors(*, area: Area, include_self: bool = False) -> QuerySet[Area]:
     """The chain from the top of the tree down to ``area``, computed from its path."""
     paths = ancestor_paths(area.path, include_self=include_self)
     return Area.objects.filter(path__in=paths).order_by("depth")
+
+
+def area_points(areas) -> dict[int, tuple[float, float]]:
+    """{area id: (lat, lng)}: the area's own centroid, else its nearest ancestor's that has one
+    (a village without a point shows at its commune): where a map puts what has no point of
+    its own. One query."""
+    areas = list({area.pk: area for area in areas}.values())
+    wanted = {p for area in areas for p in ancestor_paths(area.path, include_self=True)}
+    located = {
+        path: location
+        for path, location in Area.objects.filter(path__in=wanted)
+        .exclude(location="")
+        .values_list("path", "location")
+    }
+    points = {}
+    for area in areas:
+        for path in reversed(ancestor_paths(area.path, include_self=True)):
+            if path in located:
+                point = Area(location=located[path])
+                points[area.pk] = (point.latitude, point.longitude)
+                break
+    return points
 
 
 def area_search(queryset: QuerySet[Area], *, query: str) -> QuerySet[Area]:

@@ -28,8 +28,7 @@ from django.utils.translation import gettext_lazy as _
 from redis import RedisError
 from wagtail.users.models import UserProfile
 
-from places.models import Area
-from places.selectors import area_scope, areas_visible_to
+from places.selectors import areas_visible_to, scope_roots
 
 from . import sequence
 from .publish import area_group, user_group
@@ -159,10 +158,7 @@ def _user_language_and_roots(user) -> tuple[str, list[str]]:
     their scope: their own area, every top-level area for a superuser, none without a scope."""
     profile = UserProfile.objects.filter(user=user).first()  # get_for_user would create one
     language = (profile and profile.preferred_language) or settings.LANGUAGE_CODE
-    scope = area_scope(user=user)
-    if scope is True:
-        return language, list(Area.get_root_nodes().values_list("code", flat=True))
-    return language, [scope.code] if scope else []
+    return language, [area.code for area in scope_roots(user=user)]
 
 
 def _area_visible(user, area_code: str) -> bool:

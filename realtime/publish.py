@@ -72,15 +72,13 @@ def area_chain_codes(area) -> list[str]:
     """The codes of ``area``'s ancestors from the top down, then its own; [] if unknown."""
     # realtime is imported while apps load; models only when an event is sent.
     from places.models import Area
-    from places.selectors import ancestor_paths
+    from places.selectors import area_ancestors
 
-    path = getattr(area, "path", None)
-    if path is None:
-        path = Area.objects.filter(code=str(area)).values_list("path", flat=True).first()
-        if path is None:
+    if not isinstance(area, Area):
+        area = Area.objects.filter(code=str(area)).only("path").first()
+        if area is None:
             return []
-    chain = Area.objects.filter(path__in=ancestor_paths(path, include_self=True))
-    return list(chain.order_by("depth").values_list("code", flat=True))
+    return list(area_ancestors(area=area, include_self=True).values_list("code", flat=True))
 
 
 def _messages(event: dict, *, origin: str, seqs: dict[str, int]) -> list[tuple[str, dict]]:

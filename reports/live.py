@@ -7,7 +7,7 @@ from collections import defaultdict
 from django.db import transaction
 
 from places.models import Area
-from places.selectors import ancestor_paths
+from places.selectors import area_points
 
 from .metrics import Count
 
@@ -59,23 +59,3 @@ def cases_new_publish(cases: list) -> None:
             "area": {"code": area.code, "name": area.name},
         }
         publish_after_commit(area.code, {"type": CASE_NEW, "case": payload})
-
-
-def area_points(areas: list[Area]) -> dict[int, tuple[float, float]]:
-    """{area id: (lat, lng)}: the area's own centroid, else its nearest ancestor's that has one
-    (a village without a point shows at its commune). One query."""
-    wanted = {p for area in areas for p in ancestor_paths(area.path, include_self=True)}
-    located = {
-        path: location
-        for path, location in Area.objects.filter(path__in=wanted)
-        .exclude(location="")
-        .values_list("path", "location")
-    }
-    points = {}
-    for area in areas:
-        for path in reversed(ancestor_paths(area.path, include_self=True)):
-            if path in located:
-                point = Area(location=located[path])
-                points[area.pk] = (point.latitude, point.longitude)
-                break
-    return points

@@ -12,10 +12,12 @@ from datetime import date, timedelta
 
 from django.db.models import Q, Sum
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from places.models import Area, Place
-from places.selectors import area_scope, areas_visible_to
+from places.selectors import area_points, areas_visible_to, scope_roots
 from tracing.models import QuarantineOrder, QuarantineRule
 from tracing.quarantine import occupancy
 
@@ -28,7 +30,10 @@ DEFAULT_DAYS = 30
 MAX_DAYS = 366
 BAD_DATE = _("Write dates as YYYY-MM-DD.")
 FROM_AFTER_TO = _("The start date is after the end date.")
-RANGE_TOO_LONG = _("A date range may span at most %(days)s days.") % {"days": MAX_DAYS}
+# Lazy with its number: ``gettext_lazy(...) % ...`` would fix the language at import.
+RANGE_TOO_LONG = lazy(
+    lambda: gettext("A date range may span at most %(days)s days.") % {"days": MAX_DAYS}, str
+)()
 NO_SUCH_AREA = _("No such area.")
 
 HEADLINE = {  # headline card → metric
@@ -58,10 +63,11 @@ class Range:
         return [self.start + timedelta(days=n) for n in range((self.end - self.start).days + 1)]
 
 
-def range_parse(start: str | None, end: str | None) -> Range:
-    """The range asked for; by default the last 30 days to today (the province's date)."""
+def range_parse(start: str | None, end: str | None, *, days: int = DEFAULT_DAYS) -> Range:
+    """The range asked for; by default the last ``days`` days to today (the province's date).
+    The API and the live pages alike: one rule, one set of messages."""
     end_date = date_parse(end) if end else timezone.localdate()
-    start_date = date_parse(start) if start else end_date - timedelta(days=DEFAULT_DAYS - 1)
+    start_date = date_parse(start) if start else end_date - timedelta(days=max(days, 1) - 1)
     if start_date > end_date:
         raise BadRange(FROM_AFTER_TO)
     if (end_date - start_date).days + 1 > MAX_DAYS:
@@ -81,10 +87,7 @@ def date_parse(text: str) -> date:
 
 def scope_root(*, user) -> Area | None:
     """The area a user's pages open on: their own, or the (first) top of the tree for all."""
-    scope = area_scope(user=user)
-    if scope is True:
-        return Area.get_root_nodes().first()
-    return scope
+    return next(iter(scope_roots(user=user)), None)
 
 
 def area_for(*, user, code: str | None) -> Area | None:
@@ -280,7 +283,7 @@ def map_cases(area: Area, days: Range, levels: set[str]) -> list[dict]:
     )
     cases_f0 = {case.person_id for case in cases if case.level == "F0"}
     cases = [case for case in cases if case.level == "F0" or case.person_id not in cases_f0]
-    points = area_points_of([case.area for case in cases])
+    points = area_points([case.area for case in cases])
     return [
         point_feature(
             points.get(case.area_id),
@@ -302,7 +305,7 @@ def quarantines(area: Area) -> list[dict]:
             status=QuarantineOrder.STATUS_ACTIVE, area__path__startswith=area.path
         ).select_related("area", "facility")
     )
-    points = area_points_of([order.area for order in orders])
+    points = area_points([order.area for order in orders])
     features = []
     for order in orders:
         facility = order.facility
@@ -317,13 +320,6 @@ def quarantines(area: Area) -> list[dict]:
         }
         features.append(point_feature(point or points.get(order.area_id), properties))
     return features
-
-
-def area_points_of(areas: list[Area]) -> dict[int, tuple[float, float]]:
-    from .live import area_points
-
-    unique = {area.pk: area for area in areas}
-    return area_points(list(unique.values()))
 
 
 def point_feature(point, properties: dict) -> dict:
@@ -357,7 +353,7 @@ def area_features(area: Area, days: Range) -> list[dict]:
     for row in rows:
         totals[row["area_id"]][row["metric"]] = row["total"]
     outlines = dict(AreaBoundary.objects.filter(area__in=communes).values_list("area_id", "geometry"))
-    points = area_points_of(communes)
+    points = area_points(communes)
     features = []
     for commune in communes:
         point = points.get(commune.pk) if commune.location else None

@@ -7,28 +7,28 @@ may see — and the translated labels, since no user-facing text is written in J
 """
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from django.conf import settings
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from places.models import Area, Place
 from places.selectors import area_ancestors, area_scope, areas_visible_to, scope_queryset, user_area
+from reports import selectors as reports_selectors
 
-# The reports API's own limit on a range (reports/api.py answers 400 past it too).
-MAX_RANGE_DAYS = 366
+# The reports API's rules and messages for a range (reports/selectors.range_parse).
+MAX_RANGE_DAYS = reports_selectors.MAX_DAYS
 # The public map has no socket (no login): it reads the counts again this often.
 PUBLIC_REFRESH_SECONDS = 60
 
 ERROR_NO_AREA = gettext_lazy("Your account has no area yet: ask your area's IT team to set one.")
-ERROR_BAD_DATE = gettext_lazy("Dates are written YYYY-MM-DD, e.g. 2021-08-15.")
-ERROR_RANGE_REVERSED = gettext_lazy("The start of the range is after its end.")
-ERROR_RANGE_TOO_LONG = gettext_lazy("A range may cover at most 366 days.")
+ERROR_BAD_DATE = reports_selectors.BAD_DATE
+ERROR_RANGE_REVERSED = reports_selectors.FROM_AFTER_TO
+ERROR_RANGE_TOO_LONG = reports_selectors.RANGE_TOO_LONG
 
 # Places the map shows: where travellers pass and where people are quarantined.
 MAP_PLACE_KINDS = (Place.KIND_CHECKPOINT, Place.KIND_QUARANTINE_FACILITY)
@@ -94,26 +94,11 @@ def trail_for(*, user, area: Area) -> list[Area]:
 
 def date_range(*, query, days: int) -> tuple[date, date]:
     """``from``/``to`` of the query string, else the last ``days`` days to today (local)."""
-    today = timezone.localdate()
-    date_to = _parse(query.get("to")) or today
-    date_from = _parse(query.get("from")) or date_to - timedelta(days=max(days, 1) - 1)
-    if date_from > date_to:
-        raise LiveRequestError(ERROR_RANGE_REVERSED, status=400)
-    if (date_to - date_from).days + 1 > MAX_RANGE_DAYS:
-        raise LiveRequestError(ERROR_RANGE_TOO_LONG, status=400)
-    return date_from, date_to
-
-
-def _parse(value: str | None) -> date | None:
-    if not value:
-        return None
     try:
-        parsed = parse_date(value.strip())
-    except ValueError:  # a well-formed but impossible date, e.g. 2021-02-30
-        parsed = None
-    if parsed is None:
-        raise LiveRequestError(ERROR_BAD_DATE, status=400)
-    return parsed
+        dates = reports_selectors.range_parse(query.get("from"), query.get("to"), days=days)
+    except reports_selectors.BadRange as error:
+        raise LiveRequestError(error.args[0], status=400) from None
+    return dates.start, dates.end
 
 
 def live_view(*, request, default_area: Area | None, days: int) -> LiveView:
@@ -200,12 +185,12 @@ def staff_config(*, request, view: LiveView) -> dict:
 def public_config(*, area: Area | None, days: int) -> dict:
     """The public map's configuration: an area's communes and their counts, nothing else."""
     area = area or Area.get_root_nodes().first()
-    today = timezone.localdate()
+    dates = reports_selectors.range_parse(None, None, days=days)
     return {
         "kind": "public",
         "area": area_json(area) if area else None,
-        "from": (today - timedelta(days=max(days, 1) - 1)).isoformat(),
-        "to": today.isoformat(),
+        "from": dates.start.isoformat(),
+        "to": dates.end.isoformat(),
         "api": {"areas": api_urls()["areas"]},
         "tiles": tiles(),
         "refreshSeconds": PUBLIC_REFRESH_SECONDS,

@@ -21,7 +21,7 @@ from wagtail.models import Page, TaskState
 
 from forms_engine.models import FormPage, Submission
 from places.models import Area, GroupRole
-from places.selectors import area_scope
+from places.selectors import scope_roots
 
 from .models import DashboardPage, MapPage, PublicMapPage
 
@@ -119,14 +119,6 @@ class DataEntryPanel(RoleHomePanel):
 
     def get_context_data(self, parent_context):
         return {"tables": data_entry_today(user=parent_context["request"].user)}
-
-
-def scope_roots(*, user) -> list[Area]:
-    """The top areas of the user's scope: their own area, or every top area for a superuser."""
-    scope = area_scope(user=user)
-    if scope is True:
-        return list(Area.get_root_nodes())
-    return [scope] if scope else []
 
 
 def data_entry_today(*, user) -> list[dict]:
