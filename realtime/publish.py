@@ -8,9 +8,12 @@ buffer) sees a gap and refetches the snapshot. That is why a failure to send is 
 swallowed here instead of failing the job that already committed its change.
 """
 
+import asyncio
 import hashlib
 import logging
+import os
 import re
+import threading
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -42,7 +45,7 @@ def publish_to_user(user_id: int, event: dict) -> None:
     """Send ``event`` (JSON-able, with a "type") to every open page of one user."""
     layer = get_channel_layer()
     if layer is not None:
-        async_to_sync(layer.group_send)(user_group(user_id), {"type": MESSAGE_TYPE, "event": event})
+        _run(layer.group_send(user_group(user_id), {"type": MESSAGE_TYPE, "event": event}))
 
 
 def publish(area, event: dict) -> dict[str, int]:
@@ -52,19 +55,37 @@ def publish(area, event: dict) -> dict[str, int]:
     (``area``), that group's next sequence number (``seq``) and the event's own area
     (``origin``). Returns the sequence number used per area code ({} when nothing was sent).
     """
-    if not event.get("type"):
+    return publish_many([(area, event)])[0]
+
+
+def publish_many(events: list[tuple[object, dict]]) -> list[dict[str, int]]:
+    """``publish`` for several (area, event) pairs at once: one trip to the channel layer for
+    them all (a job's commit tells of every area it counted in; a trip costs an event loop
+    and a connection). Returns each pair's sequence numbers by area code, as ``publish``."""
+    if any(not event.get("type") for _area, event in events):
         raise ValueError("A live event needs a 'type'.")
-    codes = area_chain_codes(area)
-    if not codes:
-        logger.warning("Live event %s for an unknown area %r not sent.", event["type"], area)
-        return {}
+    chains = {}
+    for area, event in events:
+        key = getattr(area, "pk", None) or str(area)
+        if key not in chains:
+            chains[key] = area_chain_codes(area)
+        if not chains[key]:
+            logger.warning("Live event %s for an unknown area %r not sent.", event["type"], area)
+    wanted = [(chains[getattr(area, "pk", None) or str(area)], event) for area, event in events]
     try:
-        seqs = sequence.next_many(codes)
-        async_to_sync(_send_all)(_messages(event, origin=codes[-1], seqs=seqs))
+        seqs = [sequence.next_many(codes) if codes else {} for codes, _event in wanted]
+        messages = [
+            message
+            for (codes, event), numbers in zip(wanted, seqs, strict=True)
+            if codes
+            for message in _messages(event, origin=codes[-1], seqs=numbers)
+        ]
+        if messages:
+            _run(_send_all(messages))
     except (RedisError, OSError):
         # Clients will see the gap in seq (or reconnect) and refetch: nothing is lost for good.
-        logger.exception("Live event %s for area %s not sent.", event["type"], codes[-1])
-        return {}
+        logger.exception("Live events (%d) not sent.", len(events))
+        return [{} for _pair in events]
     return seqs
 
 
@@ -90,6 +111,39 @@ def _messages(event: dict, *, origin: str, seqs: dict[str, int]) -> list[tuple[s
         )
         for code, seq in seqs.items()
     ]
+
+
+# channels_redis keeps its connections per event loop: ``async_to_sync`` would start a loop,
+# and connect, for every publish (most of a publish's cost). Jobs publish from one loop that
+# lives as long as their process. The in-memory layer (embedded mode) keeps async_to_sync:
+# its queues belong to the web server's loop.
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_pid: int | None = None
+_loop_lock = threading.Lock()
+SEND_TIMEOUT_SECONDS = 10
+
+
+def _run(coroutine) -> None:
+    layer = get_channel_layer()
+    if layer is None or not type(layer).__module__.startswith("channels_redis."):
+        async_to_sync(_await)(coroutine)
+        return
+    asyncio.run_coroutine_threadsafe(coroutine, _publishing_loop()).result(timeout=SEND_TIMEOUT_SECONDS)
+
+
+async def _await(coroutine) -> None:
+    await coroutine
+
+
+def _publishing_loop() -> asyncio.AbstractEventLoop:
+    """This process's publishing loop, in a daemon thread (again after a fork: threads do not
+    survive one)."""
+    global _loop, _loop_pid
+    with _loop_lock:
+        if _loop is None or _loop_pid != os.getpid():
+            _loop, _loop_pid = asyncio.new_event_loop(), os.getpid()
+            threading.Thread(target=_loop.run_forever, name="realtime-publish", daemon=True).start()
+        return _loop
 
 
 async def _send_all(messages: list[tuple[str, dict]]) -> None:

@@ -17,18 +17,20 @@ COUNTS_CHANGED = "counts.changed"
 CASE_NEW = "case.new"
 
 
-def publish_after_commit(area_code: str, event: dict) -> None:
-    transaction.on_commit(lambda: publish_now(area_code, event))
+def publish_after_commit(events: list[tuple[str, dict]]) -> None:
+    """(area code, event) pairs, sent together once the counts are committed."""
+    if events:
+        transaction.on_commit(lambda: publish_now(events))
 
 
-def publish_now(area_code: str, event: dict) -> None:
+def publish_now(events: list[tuple[str, dict]]) -> None:
     """A failed live push costs a refetch, never the counted work: it is logged, not raised."""
-    import realtime
+    from realtime.publish import publish_many
 
     try:
-        realtime.publish(area_code, event)
+        publish_many(events)
     except Exception:
-        logger.exception("live event %s for area %s not sent", event.get("type"), area_code)
+        logger.exception("live events (%d) not sent", len(events))
 
 
 def counts_changed_publish(counts: list[Count]) -> None:
@@ -37,16 +39,20 @@ def counts_changed_publish(counts: list[Count]) -> None:
     for count in counts:
         metrics[(count.area_id, count.date)].add(count.metric)
     codes = dict(Area.objects.filter(pk__in={area for area, _day in metrics}).values_list("pk", "code"))
-    for (area_id, day), names in sorted(metrics.items()):
-        if area_id in codes:
-            event = {"type": COUNTS_CHANGED, "date": day.isoformat(), "metrics": sorted(names)}
-            publish_after_commit(codes[area_id], event)
+    publish_after_commit(
+        [
+            (codes[area_id], {"type": COUNTS_CHANGED, "date": day.isoformat(), "metrics": sorted(names)})
+            for (area_id, day), names in sorted(metrics.items())
+            if area_id in codes
+        ]
+    )
 
 
 def cases_new_publish(cases: list) -> None:
     """One ``case.new`` for each new MapCase of ``cases``, at its area's point, for the map."""
     areas = Area.objects.in_bulk({case.area_id for case in cases})
     points = area_points(list(areas.values()))
+    events = []
     for case in cases:
         area = areas[case.area_id]
         lat, lng = points.get(area.pk, (None, None))
@@ -58,4 +64,5 @@ def cases_new_publish(cases: list) -> None:
             "lng": lng,
             "area": {"code": area.code, "name": area.name},
         }
-        publish_after_commit(area.code, {"type": CASE_NEW, "case": payload})
+        events.append((area.code, {"type": CASE_NEW, "case": payload}))
+    publish_after_commit(events)

@@ -49,15 +49,12 @@ def rebuild() -> dict:
                 raise
             logger.info("rebuild_aggregates: a handler committed meanwhile; again (%d)", attempt)
     roots = list(Area.get_root_nodes().values_list("code", flat=True))
-    for code in roots:  # every page refetches its snapshot
-        live.publish_now(
-            code,
-            {
-                "type": live.COUNTS_CHANGED,
-                "date": timezone.localdate().isoformat(),
-                "metrics": list(metrics.METRICS),
-            },
-        )
+    refetch = {  # every page refetches its snapshot
+        "type": live.COUNTS_CHANGED,
+        "date": timezone.localdate().isoformat(),
+        "metrics": list(metrics.METRICS),
+    }
+    live.publish_now([(code, refetch) for code in roots])
     return {"rows": rows, "seconds": round((timezone.now() - started).total_seconds(), 3)}
 
 

@@ -18,7 +18,7 @@ class EventsFailed(Exception):
     """Some events of a batch failed: RQ retries the job, and the events done are skipped."""
 
 
-def events_handle(handler_name: str, event_ids: list[int]):
+def events_handle(handler_name: str, event_ids: list[int], *, mark_done: bool = True):
     """Run one handler on each event of a batch that no committed run has handled yet.
 
     Each event has its own transaction: the handler's writes and its EventHandled marker
@@ -58,7 +58,8 @@ def events_handle(handler_name: str, event_ids: list[int]):
         except Exception:
             logger.exception("event %s: %s failed", event.key, handler_name)
             failed.append(event.pk)
-    events_mark_done([e.pk for e in events])
+    if mark_done:
+        events_mark_done([e.pk for e in events])
     if failed:
         raise EventsFailed(f"{handler_name} failed on events {failed}")
     return {"handled": handled}
@@ -95,9 +96,10 @@ def handlers_run(handler_names: list[str], event_ids: list[int]):
     results, failures = {}, []
     for name in handler_names:
         try:
-            results[name] = events_handle(name, event_ids)
+            results[name] = events_handle(name, event_ids, mark_done=False)
         except Exception as error:  # each handler logged its own events' failures
             failures.append(f"{name}: {error}")
+    events_mark_done(event_ids)  # once a job, not once a handler
     if failures:
         raise EventsFailed("; ".join(failures))
     return results

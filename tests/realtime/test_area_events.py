@@ -149,6 +149,31 @@ def test_seq_increments_per_group(area_tree, leaders, headers):
     assert sequence.current("568") == before["568"] + 1
 
 
+def test_several_events_published_together_each_take_their_groups_next_seq(area_tree, leaders, headers):
+    """publish_many (a job's commit): one trip to the layer, the same numbers as one by one."""
+    from asgiref.sync import sync_to_async
+
+    from realtime.publish import publish_many
+
+    before = sequence.current_many(["56", "570"])
+
+    async def scenario():
+        cam_lam, _ = await connected(headers["cam_lam"])
+        events = [("22711", {"type": "counts.changed"}), ("570", {"type": "case.new"})]
+        numbers = await sync_to_async(publish_many)(events)
+        received = [await cam_lam.receive_json_from(timeout=5) for _ in range(2)]
+        await cam_lam.disconnect()
+        return numbers, received
+
+    numbers, received = async_to_sync(scenario)()
+    assert [n["570"] for n in numbers] == [before["570"] + 1, before["570"] + 2]
+    assert [n["56"] for n in numbers] == [before["56"] + 1, before["56"] + 2]
+    assert [(m["type"], m["seq"], m["origin"]) for m in received] == [
+        ("counts.changed", before["570"] + 1, "22711"),
+        ("case.new", before["570"] + 2, "570"),
+    ]
+
+
 def test_subscribe_inside_the_scope_adds_the_area(area_tree, leaders, headers):
     async def scenario():
         province, _ = await connected(headers["province"])
