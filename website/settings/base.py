@@ -208,5 +208,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # Wagtail runs its reference-index tasks in-process and logs each one at INFO.
         "django_tasks": {"level": "WARNING"},
+        # WeasyPrint logs every rendering step at INFO.
+        "weasyprint.progress": {"level": "WARNING"},
     },
 }
