@@ -284,3 +284,96 @@ class Upload(models.Model):
 
     def __str__(self):
         return f"{self.content_type} {self.size} B"
+
+
+class ImportJob(models.Model):
+    """One uploaded file of rows to import, checked in a dry run, then imported on confirmation.
+
+    The job keeps the importer's area: every row is judged against it, in the background,
+    whatever happens to the user's own area meanwhile. Counts, progress and the first row
+    errors live on the row (the progress bar polls them); every error is in ``errors_file``.
+    """
+
+    KIND_SUBMISSIONS = "submissions"
+    KIND_AREAS = "areas"
+    KIND_PLACES = "places"
+    KIND_PERSONS = "persons"
+    KIND_USERS = "users"
+    KIND_CHOICES = [
+        (KIND_SUBMISSIONS, _("Submissions of a form")),
+        (KIND_AREAS, _("Villages and residential groups")),
+        (KIND_PLACES, _("Places")),
+        (KIND_PERSONS, _("Persons")),
+        (KIND_USERS, _("Users and their areas")),
+    ]
+    FORMAT_CSV = "csv"
+    FORMAT_XLSX = "xlsx"
+    FORMAT_JSON = "json"
+    FORMAT_CHOICES = [(FORMAT_CSV, "CSV"), (FORMAT_XLSX, "XLSX"), (FORMAT_JSON, "JSON")]
+    STATUS_UPLOADED = "uploaded"
+    STATUS_CHECKING = "checking"
+    STATUS_CHECKED = "checked"
+    STATUS_IMPORTING = "importing"
+    STATUS_DONE = "done"
+    STATUS_FAILED = "failed"
+    STATUS_CHOICES = [
+        (STATUS_UPLOADED, _("Uploaded")),
+        (STATUS_CHECKING, _("Checking")),
+        (STATUS_CHECKED, _("Checked")),
+        (STATUS_IMPORTING, _("Importing")),
+        (STATUS_DONE, _("Done")),
+        (STATUS_FAILED, _("Failed")),
+    ]
+    RUNNING = (STATUS_UPLOADED, STATUS_CHECKING, STATUS_IMPORTING)
+
+    kind = models.CharField(_("what"), max_length=16, choices=KIND_CHOICES)
+    form = models.ForeignKey(
+        FormPage, verbose_name=_("form"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/")
+    file_name = models.CharField(_("file name"), max_length=255)
+    format = models.CharField(_("format"), max_length=8, choices=FORMAT_CHOICES)
+    status = models.CharField(_("status"), max_length=16, choices=STATUS_CHOICES, default=STATUS_UPLOADED)
+    all_or_nothing = models.BooleanField(
+        _("all or nothing"),
+        default=True,
+        help_text=_("Import nothing when a row fails; otherwise import only the valid rows."),
+    )
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    count_new = models.PositiveIntegerField(_("new"), default=0)
+    count_updated = models.PositiveIntegerField(_("updated"), default=0)
+    count_skipped = models.PositiveIntegerField(_("skipped"), default=0)
+    count_failed = models.PositiveIntegerField(_("failed"), default=0)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    preview = models.JSONField(_("preview"), default=dict, blank=True)
+    errors = models.JSONField(_("first row errors"), default=list, blank=True)
+    errors_file = models.FileField(_("row errors (CSV)"), upload_to="imports/errors/%Y/%m/", blank=True)
+    message = models.TextField(_("message"), blank=True)
+    scope_area = models.ForeignKey(
+        Area,
+        verbose_name=_("importer's area"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Empty: the whole tree (a superuser's import)."),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("imported by"), on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+    checked_at = models.DateTimeField(_("checked at"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.file_name}"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in self.RUNNING

@@ -3,10 +3,11 @@
 import json
 
 import django_filters
+from django.contrib import messages
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -26,6 +27,15 @@ from places.selectors import areas_visible_to, is_in_scope, scope_queryset
 from places.views import ScopedIndexView
 
 from .display import submission_rows
+from .exports import (
+    CHUNK_ROWS,
+    TOO_MANY_ROWS,
+    csv_response,
+    data_without_personal,
+    export_max_rows,
+    may_see_personal,
+    personal_paths,
+)
 from .models import FormPage, Submission
 from .resources import SubmissionResource
 from .review import (
@@ -88,7 +98,14 @@ class ScopedObjectMixin:
 
 
 class SubmissionIndexView(ScopedIndexView, snippet_views.IndexView):
+    # places' ScopedIndexView brings the listing exports (forms_engine/exports.py).
     search_function = staticmethod(submission_search)
+
+    def export_item(self, submission):
+        """Without the right to see persons, the data goes out without names, IDs, phones…"""
+        if not may_see_personal(self.request.user):
+            submission.data = data_without_personal(submission.data, submission.version.schema)
+        return submission
 
     def get_base_queryset(self):
         return super().get_base_queryset().select_related("form", "version", "area", "place", "submitted_by")
@@ -117,30 +134,52 @@ EXPORT_LABEL = _("Export this form's submissions (%(format)s)")
 
 @permission_required("forms_engine.view_submission")
 def submission_export(request, form_id: int, fmt: str):
-    """One form's submissions in the user's area, as CSV or XLSX, logged."""
+    """One form's submissions in the user's area, as CSV (streamed) or XLSX, logged; without
+    the personal columns for users who may not see persons."""
     if fmt not in EXPORT_FORMATS:
         raise Http404
     form = get_object_or_404(FormPage, pk=form_id)
     version = form.current_version
     if version is None:
         raise Http404
-    queryset = scope_queryset(Submission.objects.filter(form=form), user=request.user)
-    dataset = SubmissionResource(version=version).export_with_labels(queryset.order_by("created_at"))
-    log(
-        instance=form,
-        action="forms_engine.export",
-        user=request.user,
-        data={"format": fmt, "rows": len(dataset) - 1},
-    )
-    content = dataset.export(fmt)
+    queryset = scope_queryset(Submission.objects.filter(form=form), user=request.user).order_by("created_at")
+    count = queryset.count()
+    if fmt != "csv" and count > export_max_rows():
+        limits = {"rows": count, "limit": export_max_rows(), "format": fmt.upper()}
+        messages.error(request, TOO_MANY_ROWS % limits)
+        return redirect(f"{reverse('submissions:list')}?form={form.pk}")
+    resource = _resource_for(request.user, version)
+    log(instance=form, action="forms_engine.export", user=request.user, data={"format": fmt, "rows": count})
+    filename = f"{form.slug}-{timezone.localdate().isoformat()}"
     if fmt == "csv":
-        content = "\ufeff" + content  # a BOM so that Excel reads Vietnamese letters right
-    filename = f"{form.slug}-{timezone.localdate().isoformat()}.{fmt}"
+        return csv_response(request, *_resource_rows(resource, queryset), filename=filename)
+    content = resource.export_with_labels(queryset).export(fmt)
     return HttpResponse(
         content,
         content_type=EXPORT_FORMATS[fmt],
-        headers={"Content-Disposition": content_disposition_header(True, filename)},
+        headers={"Content-Disposition": content_disposition_header(True, f"{filename}.{fmt}")},
     )
+
+
+def _resource_for(user, version) -> SubmissionResource:
+    resource = SubmissionResource(version=version)
+    if not may_see_personal(user):
+        hidden = personal_paths(version.schema)
+        resource.columns = [(path, label) for path, label in resource.columns if path not in hidden]
+        resource.fields = {path: field for path, field in resource.fields.items() if path not in hidden}
+    return resource
+
+
+def _resource_rows(resource: SubmissionResource, queryset):
+    """(headings, rows) of a streamed CSV: the keys, then the labels as the first row."""
+    fields = list(resource.fields.values())
+
+    def rows():
+        yield [str(label) for _path, label in resource.columns]
+        for submission in queryset.select_related("version", "area", "place").iterator(chunk_size=CHUNK_ROWS):
+            yield [resource.export_field(field, submission) for field in fields]
+
+    return [path for path, _label in resource.columns], rows()
 
 
 class SubmissionInspectView(ScopedObjectMixin, snippet_views.InspectView):

@@ -26,6 +26,8 @@ _AREA_DATA = ("places.view_area", "places.add_area", "places.change_area")
 _PLACE_DATA = ("places.view_place", "places.add_place", "places.change_place")
 _USERS = ("auth.add_user", "auth.change_user", "auth.view_user")
 _SUBMISSIONS = ("forms_engine.view_submission",)
+# Bulk imports (forms_engine/imports.py): each kind also needs the rights on its rows.
+_IMPORTS = ("forms_engine.add_importjob", "forms_engine.view_importjob")
 # Tracing (issue 5): persons and alerts are seen within the user's area (tracing/selectors.py).
 _TRACING_VIEW = ("tracing.view_person", "tracing.view_alert")
 _TRACING_ALL = (
@@ -44,6 +46,9 @@ _TRACING_ALL = (
     "tracing.delete_quarantinerule",
 )
 
+# The daily situation report (reports/views.py): leaders and province admins see and ask for it.
+_SITUATION_REPORTS = ("reports.view_situationreport", "reports.add_situationreport")
+
 ROLE_SPECS = (
     RoleSpec(
         GroupRole.ROLE_PROVINCE_ADMIN,
@@ -58,18 +63,20 @@ ROLE_SPECS = (
             "auth.delete_user",
             *_SUBMISSIONS,
             "forms_engine.change_submission",
+            *_IMPORTS,
             "wagtailcore.add_workflow",
             "wagtailcore.change_workflow",
             "wagtailcore.add_task",
             "wagtailcore.change_task",
             *_TRACING_ALL,
+            *_SITUATION_REPORTS,
         ),
     ),
     RoleSpec(
         GroupRole.ROLE_AREA_IT_TEAM,
         "Tổ Công nghệ thông tin địa bàn",
         # Keeps its own villages and residential groups up to date, hence the area rights.
-        (ADMIN_ACCESS, *_AREA_DATA, *_PLACE_DATA, *_USERS, *_SUBMISSIONS),
+        (ADMIN_ACCESS, *_AREA_DATA, *_PLACE_DATA, *_USERS, *_SUBMISSIONS, *_IMPORTS),
     ),
     RoleSpec(GroupRole.ROLE_FIELD_STAFF, "Cán bộ thực địa", ("places.view_place", *_TRACING_VIEW)),
     RoleSpec(
@@ -90,7 +97,7 @@ ROLE_SPECS = (
     RoleSpec(
         GroupRole.ROLE_LEADER,
         "Lãnh đạo",
-        (ADMIN_ACCESS, "places.view_area", "places.view_place", *_SUBMISSIONS),
+        (ADMIN_ACCESS, "places.view_area", "places.view_place", *_SUBMISSIONS, *_SITUATION_REPORTS),
     ),
     RoleSpec(GroupRole.ROLE_COMMUNICATIONS, "Truyền thông", (ADMIN_ACCESS,)),
 )

@@ -12,6 +12,8 @@ from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 from wagtail.admin.widgets import Button
 from wagtail.log_actions import log
 
+from forms_engine.exports import ListingExportMixin
+
 from .forms import AreaForm, PlaceForm
 from .models import Area, Place
 from .selectors import area_search, is_in_scope, place_search, scope_queryset, with_parent_name
@@ -33,7 +35,7 @@ class ScopedViewMixin:
         return obj
 
 
-class ScopedIndexView(ScopedViewMixin, generic.IndexView):
+class ScopedIndexView(ListingExportMixin, ScopedViewMixin, generic.IndexView):
     search_function = None
 
     def get_base_queryset(self):
@@ -102,6 +104,9 @@ class AreaViewSet(ModelViewSet):
         "population",
     ]
     list_filter = ["depth", "level_label"]
+    list_export = ["code", "name", "level_label", "parent_name", "population", "location"]
+    export_headings = {"parent_name": _("Part of")}
+    export_filename = "areas"
     list_per_page = 50
     search_fields = ["name"]  # enables the search box; AreaIndexView folds accents
     ordering = ["path"]
@@ -130,6 +135,7 @@ def place_links(place: Place) -> list[tuple[str, str]]:
 
 class PlaceIndexView(ScopedIndexView):
     search_function = staticmethod(place_search)
+    export_personal_names = frozenset()  # a place's address is public, not a person's
 
     def get_base_queryset(self):
         return super().get_base_queryset().select_related("area")
@@ -177,6 +183,19 @@ class PlaceViewSet(ModelViewSet):
     inspect_view_enabled = True
     list_display = ["name", "kind", "code", "area", "capacity", "is_active"]
     list_filter = ["kind", "is_active"]
+    list_export = [
+        "code",
+        "name",
+        "kind",
+        "area.code",
+        "area",
+        "address",
+        "capacity",
+        "location",
+        "is_active",
+    ]
+    export_headings = {"area.code": _("area code")}
+    export_filename = "places"
     list_per_page = 50
     search_fields = ["name"]  # enables the search box; PlaceIndexView folds accents
     edit_handler = ObjectList(

@@ -7,4 +7,5 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Reports")
 
     def ready(self):
-        from . import handlers  # noqa: F401 - registers the outbox handlers
+        # The outbox handlers of the counters, and the situation report's handler and schedule.
+        from . import handlers, situation_jobs  # noqa: F401

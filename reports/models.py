@@ -6,8 +6,10 @@ so the dashboard of a province, a district or a commune reads its own rows only 
 hundred, however many submissions made them.
 """
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from wagtail.documents import get_document_model_string
 
 from places.models import Area
 
@@ -86,3 +88,57 @@ class MapCase(models.Model):
 
     def __str__(self):
         return f"{self.person_id} {self.level} {self.date}"
+
+
+class SituationReport(models.Model):
+    """The daily situation report of one area for one date: a PDF stored as a Wagtail document.
+
+    The row is the outcome: queued when asked for, then done (with its document) or failed
+    (with the error). While the job renders, its transaction hides the row's changes until it
+    commits, so the progress a page shows meanwhile lives in the cache (reports.situation_jobs).
+    """
+
+    STATUS_QUEUED = "queued"
+    STATUS_RENDERING = "rendering"
+    STATUS_DONE = "done"
+    STATUS_FAILED = "failed"
+    STATUS_CHOICES = [
+        (STATUS_QUEUED, _("Queued")),
+        (STATUS_RENDERING, _("Rendering")),
+        (STATUS_DONE, _("Done")),
+        (STATUS_FAILED, _("Failed")),
+    ]
+
+    area = models.ForeignKey(Area, verbose_name=_("area"), on_delete=models.CASCADE, related_name="+")
+    date = models.DateField(_("report date"))
+    status = models.CharField(_("status"), max_length=12, choices=STATUS_CHOICES, default=STATUS_QUEUED)
+    progress = models.PositiveSmallIntegerField(_("progress"), default=0)
+    document = models.ForeignKey(
+        get_document_model_string(),
+        verbose_name=_("document"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    rendered_at = models.DateTimeField(_("rendered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("situation report")
+        verbose_name_plural = _("situation reports")
+        ordering = ["-date", "area__path"]
+        constraints = [models.UniqueConstraint(fields=["area", "date"], name="unique_situation_report")]
+
+    def __str__(self):
+        return f"{self.area} {self.date:%d/%m/%Y}"

@@ -27,6 +27,7 @@ from wagtail.admin.ui.tables import Column, DateColumn, TitleColumn
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 
+from forms_engine.exports import ListingExportMixin
 from places.forms import AreaChoiceField
 from places.models import Area, Place
 from places.selectors import areas_visible_to
@@ -45,6 +46,7 @@ from .models import (
     PersonMerge,
     QuarantineOrder,
     QuarantineRule,
+    TestRequest,
 )
 
 # --- Shared pieces -------------------------------------------------------------------------
@@ -78,7 +80,7 @@ class ScopedQuerysetMixin:
         return type(self).scoped(self.request.user)
 
 
-class ScopedIndexView(ScopedQuerysetMixin, generic.IndexView):
+class ScopedIndexView(ListingExportMixin, ScopedQuerysetMixin, generic.IndexView):
     def get_base_queryset(self):
         return self.scoped_queryset()
 
@@ -224,8 +226,22 @@ class PersonInspectView(ScopedInspectView):
             in_quarantine=QuarantineOrder.objects.filter(
                 person=person, status=QuarantineOrder.STATUS_ACTIVE
             ).exists(),
+            **_certifiable(person, user=user),
         )
         return context
+
+
+def _certifiable(person, *, user) -> dict:
+    """What the person page offers certificates for (reports/certificate_views.py prints them):
+    completed orders in the user's area, and test requests closed by a result."""
+    orders = selectors.orders_visible_to(user).filter(person=person, status=QuarantineOrder.STATUS_COMPLETED)
+    tests = TestRequest.objects.filter(
+        person=person, status=TestRequest.STATUS_DONE, result_submission__isnull=False
+    )
+    return {
+        "certificate_orders": orders.select_related("facility").order_by("start_date"),
+        "certificate_tests": tests.order_by("closed_at"),
+    }
 
 
 @require_POST
@@ -289,6 +305,22 @@ class PersonViewSet(ReadOnlyViewSet):
         "home_area",
         Column("in_quarantine", label=gettext_lazy("quarantine"), accessor=_quarantine_label),
     ]
+    list_export = [
+        "id",
+        "full_name",
+        "birth_date",
+        "birth_year",
+        "sex",
+        "national_id",
+        "phone",
+        "home_area",
+        "address",
+        "level",
+        "in_quarantine",
+        "created_at",
+    ]
+    export_headings = {"in_quarantine": gettext_lazy("in quarantine")}
+    export_filename = "persons"
 
     def get_urlpatterns(self):
         return [
@@ -371,6 +403,18 @@ class AlertViewSet(ReadOnlyViewSet):
             show=lambda alert: alert.resolved_at is None,
         ),
     ]
+    list_export = [
+        "id",
+        "kind",
+        "person_id",
+        "person.full_name",
+        "message",
+        "area",
+        "created_at",
+        "resolved_at",
+    ]
+    export_headings = {"person_id": gettext_lazy("person ID"), "person.full_name": gettext_lazy("full name")}
+    export_filename = "alerts"
 
     def get_urlpatterns(self):
         return [*super().get_urlpatterns(), path("resolve/<int:pk>/", alert_resolve, name="resolve")]
@@ -549,6 +593,21 @@ class QuarantineOrderViewSet(ReadOnlyViewSet):
         DateColumn("planned_end", label=gettext_lazy("planned end")),
         "status",
     ]
+    list_export = [
+        "id",
+        "person_id",
+        "person.full_name",
+        "kind",
+        "facility",
+        "area",
+        "level",
+        "start_date",
+        "planned_end",
+        "status",
+        "ended_at",
+    ]
+    export_headings = {"person_id": gettext_lazy("person ID"), "person.full_name": gettext_lazy("full name")}
+    export_filename = "quarantine-orders"
 
 
 class ClusterIndexView(ScopedIndexView):

@@ -2,6 +2,10 @@
 
 from wagtail import hooks
 
+from . import (
+    entry_hints,  # noqa: F401 - the data-entry screen's duplicate hint (entry_person_matches)
+    resources,  # noqa: F401 - registers the persons import (register_importers)
+)
 from .views import TracingViewSetGroup
 
 

@@ -14,7 +14,9 @@ from wagtail.models import Page, Site
 from places.loaders import load_areas_file, load_villages_csv, package_data_path
 from places.models import Area, GroupRole, Place, UserArea
 from places.roles import roles_ensure
+from reports.situation_jobs import situation_report_demo
 from website.demo.forms import demo_forms_load
+from website.demo.guidance import demo_guidance_load
 from website.demo.live_pages import demo_area_points_load, demo_live_pages_load
 from website.demo.tracing_rules import demo_tracing_rules_load
 from website.demo.workflows import (
@@ -101,6 +103,8 @@ def demo_load(*, password: str) -> list[str]:
     report.append(
         f"live pages: {', '.join(demo_live_pages_load(home=home, province_code=DEMO_PROVINCE_CODE))}"
     )
+    report.append(f"guides: {len(demo_guidance_load(home=home))}")
+    report.append(f"situation report: {situation_report_demo(area_code=DEMO_PROVINCE_CODE)}")
     return report
 
 

@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "realtime",
     # Wagtail
     "wagtail.contrib.forms",
+    "wagtail.contrib.table_block",  # tables in guidance pages
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
     "wagtail.embeds",
@@ -110,6 +111,9 @@ OUTBOX_HOLD_SECONDS = float(os.environ.get("OUTBOX_HOLD_SECONDS", "0.1"))
 OVERDUE_CHECK_SECONDS = float(os.environ.get("OVERDUE_CHECK_SECONDS", "300"))
 # After this hour (province time) quarantined persons without a check-in today raise an alert.
 TRACING_CHECKIN_DEADLINE_HOUR = int(os.environ.get("TRACING_CHECKIN_DEADLINE_HOUR", "20"))
+# From this hour (province time) the scheduler has each top area's situation report of the day
+# before made, once a day (reports/situation_jobs.py).
+SITUATION_REPORT_HOUR = int(os.environ.get("SITUATION_REPORT_HOUR", "7"))
 CHANNEL_LAYERS = channel_layers_config(os.environ)
 CACHES = caches_config(os.environ)
 
@@ -164,14 +168,19 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 # --- Submissions -------------------------------------------------------------------------------
 # Largest JSON body a submission may have (photos travel separately as uploads).
 SUBMISSION_MAX_BYTES = int(os.environ.get("SUBMISSION_MAX_BYTES", 256 * 1024))
+# Admin listings export as XLSX or JSON up to this many rows (built whole); CSV is streamed.
+EXPORT_SYNC_MAX_ROWS = int(os.environ.get("EXPORT_SYNC_MAX_ROWS", 20000))
 # Photos and files of form fields, sent before their submission.
 UPLOAD_MAX_MB = int(os.environ.get("UPLOAD_MAX_MB", "10"))
+# Bulk imports (forms_engine/imports.py): the largest file accepted, in bytes.
+IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", 50 * 1024 * 1024))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # (requests, seconds) per client IP for anonymous callers. Staff are identified, not throttled.
 RATE_LIMITS = {
     "public-submit": (int(os.environ.get("PUBLIC_SUBMISSIONS_PER_MINUTE", "20")), 60),
     "public-upload": (int(os.environ.get("PUBLIC_UPLOADS_PER_MINUTE", "20")), 60),
+    "certificate-verify": (int(os.environ.get("CERTIFICATE_VERIFICATIONS_PER_MINUTE", "30")), 60),
 }
 # The ingest lane (forms_engine/ingest.py) takes bearer-token and anonymous submissions on
 # PostgreSQL without Django's request path; each server process keeps its own pool of
