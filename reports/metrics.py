@@ -20,6 +20,9 @@ from tracing.quarantine import submission_local_date
 # The metric names of the contract (DailyCount.metric); docs: README's API section.
 CHECKPOINT_IN = "checkpoint_in"  # key: origin province code
 CHECKPOINT_OUT = "checkpoint_out"
+# Passages by checkpoint, for the map's markers: key "<place id>|in" or "<place id>|out". Not a
+# dashboard series (not in METRICS): its total over keys would only repeat in + out.
+CHECKPOINT_PLACE = "checkpoint_place"
 DECLARATIONS = "declarations"
 TESTS = "tests"  # key: test type
 TESTS_POSITIVE = "tests_positive"
@@ -72,8 +75,14 @@ def submission_counts(item) -> list[Count]:
 
 
 def checkpoint_counts(item, day):
-    metric = DIRECTIONS.get(str(item.value("direction", "")))
-    return [(day, metric, item.value("origin", ""))] if metric else []
+    direction = str(item.value("direction", ""))
+    metric = DIRECTIONS.get(direction)
+    if not metric:
+        return []
+    counts = [(day, metric, item.value("origin", ""))]
+    if item.submission.place_id:
+        counts.append((day, CHECKPOINT_PLACE, f"{item.submission.place_id}|{direction}"))
+    return counts
 
 
 def declaration_counts(item, day):
