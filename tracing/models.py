@@ -153,6 +153,18 @@ class Classification(models.Model):
     job = models.CharField(_("job"), max_length=160, blank=True)  # the event key a job acted on
     note = models.CharField(_("note"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now)
+    # Where the person belonged when the change was counted (reports fill it in then): the
+    # counters and a rebuild count the change there, even after a merge or a new home address.
+    area = models.ForeignKey(
+        Area,
+        verbose_name=_("counted in"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
 
     class Meta:
         verbose_name = _("classification")

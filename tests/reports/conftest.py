@@ -15,7 +15,13 @@ from workflows.jobs import events_handle
 from workflows.models import Event, EventHandled
 from workflows.transitions import accepted_event
 
-KINDS_HANDLED = ("submission.accepted", "tracing.classified", "quarantine.changed", "alert.raised")
+KINDS_HANDLED = (
+    "submission.accepted",
+    "tracing.classified",
+    "quarantine.changed",
+    "alert.raised",
+    "persons.merged",
+)
 
 
 def choice(label, key, role, values):
