@@ -7,13 +7,19 @@ twice is counted once. What counts, where and on which day is ``metrics.py``'s, 
 ``rebuild.py``.
 """
 
-from tracing.changes import ALERT_RAISED, ORDERS_STARTED, QUARANTINE_CHANGED, TRACING_CLASSIFIED
+from tracing.changes import (
+    ALERT_RAISED,
+    ORDERS_STARTED,
+    PERSONS_MERGED,
+    QUARANTINE_CHANGED,
+    TRACING_CLASSIFIED,
+)
 from tracing.handlers import accepted_of
 from tracing.models import Alert, Classification, QuarantineOrder, f_level
 from workflows.events import SUBMISSION_ACCEPTED, handles
 
 from . import live, metrics
-from .models import CountedOrderEnd
+from .models import CountedOrderEnd, MapCase
 from .services import counts_add, map_cases_add
 
 F0 = f_level(0)
@@ -37,10 +43,10 @@ def submissions_count(events):
 @handles(TRACING_CLASSIFIED, queue="reports", batch=True)
 def classifications_count(events):
     """New F0, F1 and F2 counted and put on the map; each new F0 also goes to the live map."""
-    rows = list(Classification.objects.filter(pk__in=ids_in(events, "classifications")))
-    areas = metrics.persons_areas(row.person_id for row in rows)
-    counted(metrics.classification_counts(rows, areas))
-    placed = map_cases_add(rows, areas)
+    rows = Classification.objects.filter(pk__in=ids_in(events, "classifications"))
+    rows = metrics.counted_areas_fix([row for row in rows if metrics.classification_counted(row)])
+    counted(metrics.classification_counts(rows))
+    placed = map_cases_add(rows)
     live.cases_new_publish([case for case in placed if case.level == F0])
 
 
@@ -49,19 +55,18 @@ def orders_count(events):
     """Orders started add to the day they start; ends (and ends taken back) follow the order."""
     started = ids_in([e for e in events if e.payload.get("change") == ORDERS_STARTED], "orders")
     others = ids_in([e for e in events if e.payload.get("change") != ORDERS_STARTED], "orders")
-    orders = list(QuarantineOrder.objects.filter(pk__in=started | others))
-    areas = metrics.persons_areas(order.person_id for order in orders if order.area_id is None)
-    counts = metrics.order_started_counts([o for o in orders if o.pk in started], areas)
-    counts += order_ends_sync([o for o in orders if o.pk in others], areas)
+    orders = metrics.counted_areas_fix(list(QuarantineOrder.objects.filter(pk__in=started | others)))
+    counts = metrics.order_started_counts([o for o in orders if o.pk in started])
+    counts += order_ends_sync([o for o in orders if o.pk in others])
     counted(counts)
 
 
-def order_ends_sync(orders: list[QuarantineOrder], areas: dict[int, int]) -> list[metrics.Count]:
+def order_ends_sync(orders: list[QuarantineOrder]) -> list[metrics.Count]:
     """The counts that bring each order's counted end (CountedOrderEnd) to what the order says
     now: an end counted once, an end taken back taken out of the day it was counted on."""
     wanted = {}
     for order in orders:
-        for count in metrics.order_ended_counts([order], areas):
+        for count in metrics.order_ended_counts([order]):
             wanted[order.pk] = (count.area_id, count.date, count.key)
     counted_ends = CountedOrderEnd.objects.filter(order_id__in=[order.pk for order in orders])
     held = {row.order_id: (row.area_id, row.date, row.kind) for row in counted_ends}
@@ -81,6 +86,15 @@ def order_ends_sync(orders: list[QuarantineOrder], areas: dict[int, int]) -> lis
 
 @handles(ALERT_RAISED, queue="reports", batch=True)
 def alerts_count(events):
-    alerts = list(Alert.objects.filter(pk__in=ids_in(events, "alerts")))
-    areas = metrics.persons_areas(alert.person_id for alert in alerts if alert.area_id is None)
-    counted(metrics.alert_counts(alerts, areas))
+    alerts = metrics.counted_areas_fix(list(Alert.objects.filter(pk__in=ids_in(events, "alerts"))))
+    counted(metrics.alert_counts(alerts))
+
+
+@handles(PERSONS_MERGED, queue="reports", batch=True)
+def map_cases_refresh(events):
+    """A merge moved level changes between two persons: their map cases, made again from their
+    rows (as a rebuild would). The counters need nothing: each row counts where it was counted."""
+    person_ids = ids_in(events, "persons")
+    MapCase.objects.filter(person_id__in=person_ids).delete()
+    rows = Classification.objects.filter(person_id__in=person_ids, level__in=metrics.CASES_LEVELS)
+    map_cases_add(metrics.counted_areas_fix([row for row in rows if metrics.classification_counted(row)]))

@@ -6,6 +6,7 @@ Each function returns ``Count`` tuples for the row's own area; ``services.counts
 carries them up to every ancestor area.
 """
 
+from collections import defaultdict
 from datetime import date
 from typing import NamedTuple
 
@@ -20,6 +21,9 @@ from tracing.quarantine import submission_local_date
 # The metric names of the contract (DailyCount.metric); docs: README's API section.
 CHECKPOINT_IN = "checkpoint_in"  # key: origin province code
 CHECKPOINT_OUT = "checkpoint_out"
+# Passages by checkpoint, for the map's markers: key "<place id>|in" or "<place id>|out". Not a
+# dashboard series (not in METRICS): its total over keys would only repeat in + out.
+CHECKPOINT_PLACE = "checkpoint_place"
 DECLARATIONS = "declarations"
 TESTS = "tests"  # key: test type
 TESTS_POSITIVE = "tests_positive"
@@ -72,8 +76,14 @@ def submission_counts(item) -> list[Count]:
 
 
 def checkpoint_counts(item, day):
-    metric = DIRECTIONS.get(str(item.value("direction", "")))
-    return [(day, metric, item.value("origin", ""))] if metric else []
+    direction = str(item.value("direction", ""))
+    metric = DIRECTIONS.get(direction)
+    if not metric:
+        return []
+    counts = [(day, metric, item.value("origin", ""))]
+    if item.submission.place_id:
+        counts.append((day, CHECKPOINT_PLACE, f"{item.submission.place_id}|{direction}"))
+    return counts
 
 
 def declaration_counts(item, day):
@@ -142,48 +152,63 @@ def persons_areas(person_ids) -> dict[int, int]:
     return areas
 
 
-def classification_counts(rows: list[Classification], areas: dict[int, int]) -> list[Count]:
+def counted_areas_fix(rows) -> list:
+    """Give each row (a Classification, QuarantineOrder or Alert) that has no area the area its
+    person belongs to now (``persons_areas``), and store it: the row counts there from then on,
+    whether a handler or a rebuild counts it, whatever later happens to the person (a merge,
+    a home address filled in). Returns the rows."""
+    missing = [row for row in rows if row.area_id is None]
+    if not missing:
+        return rows
+    areas = persons_areas(row.person_id for row in missing)
+    by_area = defaultdict(list)
+    for row in missing:
+        if area_id := areas.get(row.person_id):
+            row.area_id = area_id
+            by_area[area_id].append(row.pk)
+    model = type(missing[0])
+    for area_id, ids in by_area.items():
+        model.objects.filter(pk__in=ids, area__isnull=True).update(area_id=area_id)
+    return rows
+
+
+def classification_counted(row: Classification) -> bool:
+    return f_degree(row.level) in CASES and row.level != row.level_from
+
+
+def classification_counts(rows: list[Classification]) -> list[Count]:
     """A change to F0, F1 or F2 is a new case or contact of that level on the day it happened
-    (a rise F2 → F1 is a new F1). ``areas``: persons_areas of the rows' persons."""
-    counts = []
-    for row in rows:
-        metric = CASES.get(f_degree(row.level))
-        area_id = areas.get(row.person_id)
-        if metric and row.level != row.level_from and area_id:
-            counts.append(Count(area_id, timezone.localdate(row.created_at), metric))
-    return counts
-
-
-def order_area(order: QuarantineOrder, areas: dict[int, int]) -> int | None:
-    return order.area_id or areas.get(order.person_id)
-
-
-def order_started_counts(orders, areas) -> list[Count]:
+    (a rise F2 → F1 is a new F1), in the row's area (``counted_areas_fix``)."""
     return [
-        Count(area_id, order.start_date, QUARANTINE_STARTED, order.kind)
-        for order in orders
-        if (area_id := order_area(order, areas))
+        Count(row.area_id, timezone.localdate(row.created_at), CASES[f_degree(row.level)])
+        for row in rows
+        if classification_counted(row) and row.area_id
     ]
 
 
-def order_ended_counts(orders, areas) -> list[Count]:
+def order_started_counts(orders) -> list[Count]:
     return [
-        Count(area_id, timezone.localdate(order.ended_at), QUARANTINE_ENDED, order.kind)
+        Count(order.area_id, order.start_date, QUARANTINE_STARTED, order.kind)
         for order in orders
-        if order.ended_at is not None
-        and order.status != QuarantineOrder.STATUS_ACTIVE
-        and (area_id := order_area(order, areas))
+        if order.area_id
     ]
 
 
-def alert_counts(alerts: list[Alert], areas: dict[int, int]) -> list[Count]:
+def order_ended_counts(orders) -> list[Count]:
+    return [
+        Count(order.area_id, timezone.localdate(order.ended_at), QUARANTINE_ENDED, order.kind)
+        for order in orders
+        if order.ended_at is not None and order.status != QuarantineOrder.STATUS_ACTIVE and order.area_id
+    ]
+
+
+def alert_counts(alerts: list[Alert]) -> list[Count]:
     counts = []
     for alert in alerts:
-        area_id = alert.area_id or areas.get(alert.person_id)
-        if not area_id:
+        if not alert.area_id:
             continue
         day = timezone.localdate(alert.created_at)
-        counts.append(Count(area_id, day, ALERTS, alert.kind))
+        counts.append(Count(alert.area_id, day, ALERTS, alert.kind))
         if alert.kind == Alert.KIND_MISSED_CHECKIN:
-            counts.append(Count(area_id, day, MISSED_CHECKINS))
+            counts.append(Count(alert.area_id, day, MISSED_CHECKINS))
     return counts

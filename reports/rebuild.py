@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from forms_engine.models import FormPage, FormVersion, Submission
 from places.models import Area
-from tracing.changes import ALERT_RAISED, QUARANTINE_CHANGED, TRACING_CLASSIFIED
+from tracing.changes import ALERT_RAISED, PERSONS_MERGED, QUARANTINE_CHANGED, TRACING_CLASSIFIED
 from tracing.handlers import Accepted
 from tracing.models import Alert, Classification, QuarantineOrder
 from workflows.events import SUBMISSION_ACCEPTED, handlers_for
@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 ATTEMPTS = 5
 CHUNK = 5000
-KINDS = (SUBMISSION_ACCEPTED, TRACING_CLASSIFIED, QUARANTINE_CHANGED, ALERT_RAISED)
+KINDS = (SUBMISSION_ACCEPTED, TRACING_CLASSIFIED, QUARANTINE_CHANGED, ALERT_RAISED, PERSONS_MERGED)
 
 
 def rebuild() -> dict:
@@ -110,15 +110,10 @@ def all_counts(ends: list[CountedOrderEnd]):
     """Every source row's counts, as the handlers would have added them one event at a time."""
     yield from submissions_counts()
     yield from classifications_counts()
-    orders = list(QuarantineOrder.objects.all())
-    areas = metrics.persons_areas(o.person_id for o in orders if o.area_id is None)
-    yield from metrics.order_started_counts(orders, areas)
+    yield from metrics.order_started_counts(metrics.counted_areas_fix(list(QuarantineOrder.objects.all())))
     for end in ends:
         yield metrics.Count(end.area_id, end.date, metrics.QUARANTINE_ENDED, end.kind)
-    alerts = list(Alert.objects.all())
-    yield from metrics.alert_counts(
-        alerts, metrics.persons_areas(a.person_id for a in alerts if a.area_id is None)
-    )
+    yield from metrics.alert_counts(metrics.counted_areas_fix(list(Alert.objects.all())))
 
 
 def submissions_counts():
@@ -136,33 +131,31 @@ def submissions_counts():
         yield from metrics.submission_counts(item)
 
 
-def classified_rows() -> tuple[list[Classification], dict[int, int]]:
-    rows = list(
-        Classification.objects.filter(level__in=metrics.CASES_LEVELS).only(
-            "person_id", "level", "level_from", "created_at"
-        )
+def classified_rows() -> list[Classification]:
+    rows = Classification.objects.filter(level__in=metrics.CASES_LEVELS).only(
+        "person_id", "level", "level_from", "created_at", "area_id"
     )
-    return rows, metrics.persons_areas(row.person_id for row in rows)
+    return metrics.counted_areas_fix([row for row in rows if metrics.classification_counted(row)])
 
 
 def classifications_counts():
-    yield from metrics.classification_counts(*classified_rows())
+    yield from metrics.classification_counts(classified_rows())
 
 
 def map_cases_rebuild() -> None:
     MapCase.objects.all().delete()
-    map_cases_add(*classified_rows())
+    map_cases_add(classified_rows())
 
 
 def order_ends() -> list[CountedOrderEnd]:
     ended = list(
         QuarantineOrder.objects.exclude(status=QuarantineOrder.STATUS_ACTIVE).filter(ended_at__isnull=False)
     )
-    areas = metrics.persons_areas(o.person_id for o in ended if o.area_id is None)
+    metrics.counted_areas_fix(ended)
     return [
         CountedOrderEnd(order_id=order.pk, area_id=count.area_id, date=count.date, kind=count.key)
         for order in ended
-        for count in metrics.order_ended_counts([order], areas)
+        for count in metrics.order_ended_counts([order])
     ]
 
 

@@ -76,20 +76,21 @@ def upsert_sql(count: int) -> str:
     )
 
 
-def map_cases_add(rows: list[Classification], areas: dict[int, int]) -> list[MapCase]:
-    """The persons of ``rows`` who reached F0, F1 or F2, on the map from the day they first did:
-    the earliest such row wins, whatever order the rows come in (a job retried after a later
-    one, a rebuild between them). Returns the new map cases (for the live map)."""
+def map_cases_add(rows: list[Classification]) -> list[MapCase]:
+    """The persons of ``rows`` who reached F0, F1 or F2, on the map from the day they first did,
+    in the row's counted area: the earliest such row wins, whatever order the rows come in (a
+    job retried after a later one, a rebuild between them). Returns the new map cases (for
+    the live map)."""
     earliest = {}
     for row in sorted(rows, key=lambda row: (row.created_at, row.pk)):
-        if row.level in CASES_LEVELS and row.level != row.level_from and row.person_id in areas:
+        if row.level in CASES_LEVELS and row.level != row.level_from and row.area_id:
             earliest.setdefault(
                 (row.person_id, row.level),
                 MapCase(
                     person_id=row.person_id,
                     level=row.level,
                     date=timezone.localdate(row.created_at),
-                    area_id=areas[row.person_id],
+                    area_id=row.area_id,
                 ),
             )
     known = {

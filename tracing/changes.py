@@ -20,6 +20,7 @@ from workflows import outbox
 TRACING_CLASSIFIED = "tracing.classified"
 QUARANTINE_CHANGED = "quarantine.changed"
 ALERT_RAISED = "alert.raised"
+PERSONS_MERGED = "persons.merged"  # a merge or its undo: rows moved between the two persons
 
 ORDERS_STARTED = "started"
 ORDERS_ENDED = "ended"
@@ -55,3 +56,10 @@ def alerts_raised(alert_ids: list[int]) -> None:
     if alert_ids:
         ids = sorted(alert_ids)
         outbox.event_add(kind=ALERT_RAISED, key=ids_key(ALERT_RAISED, ids), payload={"alerts": ids})
+
+
+def persons_merged(merge_id: int, person_ids: list[int]) -> None:
+    """A merge (or its undo, a merge record of its own) moved rows between these persons."""
+    outbox.event_add(
+        kind=PERSONS_MERGED, key=f"{PERSONS_MERGED}:{merge_id}", payload={"persons": sorted(person_ids)}
+    )

@@ -92,6 +92,7 @@ def persons_merge(kept: Person, absorbed: Person, *, user) -> PersonMerge:
         absorbed.merged_into = kept
         absorbed.save(update_fields=["merged_into", "updated_at"])
         merge = PersonMerge.objects.create(kept=kept, absorbed=absorbed, moved=moved, merged_by=user)
+        changes.persons_merged(merge.pk, [kept.pk, absorbed.pk])
     logger.info(
         "person %s merged into person %s (merge %s, user %s)",
         absorbed.pk,
@@ -318,6 +319,7 @@ def merge_undo(merge: PersonMerge, *, user) -> PersonMerge:
         undo = PersonMerge.objects.create(
             kept=kept, absorbed=absorbed, moved={}, undoes=merge, merged_by=user
         )
+        changes.persons_merged(undo.pk, [kept.pk, absorbed.pk])
     logger.info(
         "merge %s undone (undo %s, persons %s and %s, user %s)",
         merge.pk,

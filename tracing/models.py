@@ -153,6 +153,18 @@ class Classification(models.Model):
     job = models.CharField(_("job"), max_length=160, blank=True)  # the event key a job acted on
     note = models.CharField(_("note"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now)
+    # Where the person belonged when the change was counted (reports fill it in then): the
+    # counters and a rebuild count the change there, even after a merge or a new home address.
+    area = models.ForeignKey(
+        Area,
+        verbose_name=_("counted in"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
 
     class Meta:
         verbose_name = _("classification")
@@ -324,14 +336,22 @@ class QuarantineOrder(models.Model):
     planned_end = models.DateField(_("planned end"))
     status = models.CharField(_("status"), max_length=12, choices=STATUS_CHOICES, default=STATUS_ACTIVE)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    # No indexes on the next three: nothing looks orders up by them, and every F0's expansion
+    # inserts dozens of orders, each paying every index (deleting a submission or a user, which
+    # sets these to NULL, is rare enough to scan for).
     source_submission = models.ForeignKey(
-        Submission, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Submission, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     release_submission = models.ForeignKey(
-        Submission, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Submission, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
@@ -441,8 +461,8 @@ class TestRequest(models.Model):
     )
     status = models.CharField(_("status"), max_length=12, choices=STATUS_CHOICES, default=STATUS_OPEN)
     requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
-    result_submission = models.ForeignKey(
-        Submission, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    result_submission = models.ForeignKey(  # not indexed, as the orders' submissions
+        Submission, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
 

@@ -68,6 +68,12 @@ def occupancy(places=None) -> dict[int, dict]:
         queryset = queryset.filter(kind=Place.KIND_QUARANTINE_FACILITY)
     else:
         queryset = queryset.filter(pk__in=[getattr(place, "pk", place) for place in places])
+    rows = queryset.annotate(active=active_orders_count()).values_list("pk", "capacity", "active")
+    return {pk: {"capacity": capacity, "active": count} for pk, capacity, count in rows}
+
+
+def active_orders_count():
+    """An annotation of places: the active facility orders they hold (0 for none)."""
     active = (
         QuarantineOrder.objects.filter(facility=OuterRef("pk"), status=ACTIVE)
         .order_by()
@@ -75,10 +81,7 @@ def occupancy(places=None) -> dict[int, dict]:
         .annotate(n=Count("pk"))
         .values("n")
     )
-    rows = queryset.annotate(active=Coalesce(Subquery(active), Value(0))).values_list(
-        "pk", "capacity", "active"
-    )
-    return {pk: {"capacity": capacity, "active": count} for pk, capacity, count in rows}
+    return Coalesce(Subquery(active), Value(0))
 
 
 @dataclass

@@ -15,7 +15,13 @@ from workflows.jobs import events_handle
 from workflows.models import Event, EventHandled
 from workflows.transitions import accepted_event
 
-KINDS_HANDLED = ("submission.accepted", "tracing.classified", "quarantine.changed", "alert.raised")
+KINDS_HANDLED = (
+    "submission.accepted",
+    "tracing.classified",
+    "quarantine.changed",
+    "alert.raised",
+    "persons.merged",
+)
 
 
 def choice(label, key, role, values):
@@ -65,7 +71,7 @@ def local_noon(day) -> datetime:
     return timezone.make_aware(datetime.combine(day, time(12)))
 
 
-def accept(form, data: dict, *, area, day) -> Submission:
+def accept(form, data: dict, *, area, day, place=None) -> Submission:
     """An accepted submission of ``form`` in ``area`` received at noon on ``day``, with its
     ``submission.accepted`` event in the same transaction (as forms_engine's intake does)."""
     submission = Submission(
@@ -76,6 +82,7 @@ def accept(form, data: dict, *, area, day) -> Submission:
         data_hash=uuid.uuid4().hex,
         status=Submission.STATUS_ACCEPTED,
         area=area,
+        place=place,
         created_at=local_noon(day),
     )
     submission.save(force_insert=True)

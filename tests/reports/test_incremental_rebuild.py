@@ -46,6 +46,8 @@ steps = st.one_of(
     st.tuples(st.just("order_end"), persons, days),
     st.tuples(st.just("order_reopen"), persons),
     st.tuples(st.just("alert"), persons, st.sampled_from(["fever", "missed_checkin", "exposure"]), days),
+    st.tuples(st.just("move"), persons, st.sampled_from(AREAS)),
+    st.tuples(st.just("merge"), persons, persons),
     st.tuples(st.just("handle"), st.integers(min_value=1, max_value=6), st.booleans()),
     st.tuples(st.just("rebuild")),
 )
@@ -132,6 +134,22 @@ def alert(person, kind, day):
     changes.alerts_raised([row.pk])
 
 
+def move(world, person, area):
+    """A home address filled in or corrected after the person's rows were counted."""
+    Person.objects.filter(pk=person.pk).update(home_area=world["areas"][area])
+
+
+def merge(absorbed, kept):
+    """What a merge does to the rows the counters read: they name the kept person now."""
+    if absorbed.pk == kept.pk:
+        return
+    Classification.objects.filter(person=absorbed).update(person=kept)
+    Alert.objects.filter(person=absorbed).update(person=kept)
+    if not QuarantineOrder.objects.filter(person=kept, status="active").exists():
+        QuarantineOrder.objects.filter(person=absorbed).update(person=kept)
+    changes.persons_merged(Event.objects.count(), [absorbed.pk, kept.pk])
+
+
 def play(world, step):
     name, *args = step
     persons = world["persons"]
@@ -147,6 +165,10 @@ def play(world, step):
         order_reopen(persons[args[0]])
     elif name == "alert":
         alert(persons[args[0]], args[1], args[2])
+    elif name == "move":
+        move(world, persons[args[0]], args[1])
+    elif name == "merge":
+        merge(persons[args[0]], persons[args[1]])
     elif name == "handle":
         waiting = pending()
         batch = waiting[: args[0]]
@@ -166,6 +188,17 @@ def play(world, step):
 @given(scenario=st.lists(steps, min_size=1, max_size=25))
 @example(  # an end counted, then taken back by a merge's undo
     scenario=[("order_start", 0, "home", 0), ("order_end", 0, 2), ("handle", 6, False), ("order_reopen", 0)]
+)
+@example(  # counted where the person belonged then: a new home address moves nothing counted
+    scenario=[
+        ("classify", 3, "F0", 1),
+        ("order_start", 3, "home", 1),
+        ("handle", 6, False),
+        ("move", 3, "vinh_luong"),
+    ]
+)
+@example(  # a merge of two persons of different areas: each row stays where it was counted
+    scenario=[("classify", 0, "F1", 0), ("alert", 0, "fever", 0), ("handle", 6, False), ("merge", 0, 2)]
 )
 @example(  # a rebuild between an event and its job; the job relayed again after it
     scenario=[("classify", 3, "F1", 1), ("rebuild",), ("classify", 3, "F0", 2), ("handle", 6, True)]

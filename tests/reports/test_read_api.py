@@ -93,6 +93,31 @@ def test_the_dashboard_of_a_district_opens_on_its_own_area(counted, leaders):
     assert isinstance(body["seq"], int)
 
 
+def test_the_map_shows_each_checkpoints_passages_on_the_last_day(counted_forms, area_tree, leaders):
+    """The dashboard's ``checkpoints`` (the map's checkpoint markers): in and out by place on
+    the range's last day, for the checkpoints within the area asked for."""
+    from places.models import Place
+
+    district = area_tree["cam_lam"]
+    gate = Place.objects.create(kind=Place.KIND_CHECKPOINT, name="Chốt Cam Đức", area=area_tree["cam_duc"])
+    other = Place.objects.create(
+        kind=Place.KIND_CHECKPOINT, name="Chốt Vĩnh Lương", area=area_tree["vinh_luong"]
+    )
+    checkpoint = counted_forms["checkpoint"]
+    for direction, day in (("in", DAY), ("in", DAY), ("out", DAY), ("in", date(2021, 8, 9))):
+        data = {"direction": direction, "origin": "79"}
+        accept(checkpoint, data, area=district, day=day, place=gate)
+    accept(
+        checkpoint, {"direction": "in", "origin": "79"}, area=area_tree["vinh_luong"], day=DAY, place=other
+    )
+    handle(pending())
+    body = client_of(leaders["cam_lam"]).get("/api/v1/dashboard", RANGE).json()
+    assert body["checkpoints"] == [{"place": gate.code, "name": "Chốt Cam Đức", "in": 2, "out": 1}]
+    assert body["headline"] and body["series"]["checkpoint_in"][-2:] == [1, 2]
+    province = client_of(leaders["province"]).get("/api/v1/dashboard", RANGE).json()
+    assert {row["place"]: row["in"] for row in province["checkpoints"]} == {gate.code: 2, other.code: 1}
+
+
 def test_the_province_sees_everything_and_coverage_needs_a_population(counted, leaders, area_tree):
     area_tree["suoi_tan"].population = 4  # the province's population: its children's, then theirs
     area_tree["suoi_tan"].save()
