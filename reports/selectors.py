@@ -144,7 +144,7 @@ class Counters:
 # The three reads of the counters go in one statement (one round trip, one plan). Each names
 # every metric: the counters' one index is (area, metric, key, date) and carries the value,
 # so PostgreSQL walks it metric by metric to the dates asked for, without touching the table
-# (migration reports 0003), instead of reading every date of every metric of the area.
+# (migration reports 0004), instead of reading every date of every metric of the area.
 COUNTERS_SQL = """
 SELECT 'd', metric, key, date, value FROM {table}
  WHERE area_id = %s AND metric IN ({metrics}) AND date >= %s AND date <= %s

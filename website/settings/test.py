@@ -1,11 +1,16 @@
 """The test suite: the services named by DATABASE_URL / REDIS_URL, fast hashing."""
 
+import tempfile
+from pathlib import Path
+
 from .base import *  # noqa: F403
 
 DEBUG = False
 SECRET_KEY = "test-only-key"  # noqa: S105 - tests only
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Files the tests make (uploads, guidance PDFs, reports) go to a folder of their own, not var/.
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="outbreak-desk-test-media-"))
 # Tests do not run collectstatic.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

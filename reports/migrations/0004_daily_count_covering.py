@@ -35,6 +35,6 @@ def on_postgresql(sql):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("reports", "0002_daily_count_one_index")]
+    dependencies = [("reports", "0003_situation_reports")]
 
     operations = [migrations.RunPython(on_postgresql(WIDEN), on_postgresql(NARROW))]
