@@ -7,6 +7,9 @@ Every answer carries the area's live sequence number (``seq``): a page applies t
 events after it and refetches when it sees a gap (realtime/).
 """
 
+from django.conf import settings
+from django.core.cache import cache
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
@@ -60,7 +63,23 @@ def dashboard(request, params: Query[RangeParams]):
     place = selectors.area_for(user=user, code=params.area)
     if place is None:
         return no_such_area()
-    return {**selectors.dashboard(place, days), "seq": sequence.current(place.code)}
+    return dashboard_snapshot(place, days)
+
+
+def dashboard_snapshot(place, days) -> dict:
+    """The dashboard's answer, kept for DASHBOARD_CACHE_SECONDS under the area's live sequence
+    number read *before* the counters: a change committed meanwhile moves the number, so the
+    next reader reads again, and a page that sees the event after ``seq`` refetches anyway.
+    Leaders watching the same area then cost one read per change, not one each."""
+    seq = sequence.current(place.code)
+    seconds = settings.DASHBOARD_CACHE_SECONDS
+    key = f"reports:dashboard:{place.code}:{days.start}:{days.end}:{seq}:{get_language()}"
+    answer = cache.get(key) if seconds else None
+    if answer is None:
+        answer = {**selectors.dashboard(place, days), "seq": seq}
+        if seconds:
+            cache.set(key, answer, seconds)
+    return answer
 
 
 @router.get(

@@ -118,6 +118,27 @@ def test_the_map_shows_each_checkpoints_passages_on_the_last_day(counted_forms, 
     assert {row["place"]: row["in"] for row in province["checkpoints"]} == {gate.code: 2, other.code: 1}
 
 
+def test_a_kept_answer_is_read_again_once_the_area_changes(
+    counted, leaders, area_tree, counted_forms, settings, django_capture_on_commit_callbacks
+):
+    """Answers are kept per area, range and live seq: a change (its live event moves the seq)
+    is in the next answer; without one, the kept answer is served."""
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.DASHBOARD_CACHE_SECONDS = 30
+    client = client_of(leaders["cam_lam"])
+    first = client.get("/api/v1/dashboard", RANGE).json()
+    DailyCount.objects.filter(metric="tests", key="").update(value=99)  # no event: kept answer
+    assert client.get("/api/v1/dashboard", RANGE).json() == first
+    accept(counted_forms["health_declaration"], {}, area=area_tree["dong_cau"], day=DAY)
+    with django_capture_on_commit_callbacks(execute=True):
+        handle(pending())  # counted, and published after commit: the district's seq moves
+    after = client.get("/api/v1/dashboard", RANGE).json()
+    assert after["seq"] > first["seq"]
+    assert after["headline"]["tests"]["today"] == 99 and after["series"]["declarations"][-1] == 1
+
+
 def test_the_province_sees_everything_and_coverage_needs_a_population(counted, leaders, area_tree):
     area_tree["suoi_tan"].population = 4  # the province's population: its children's, then theirs
     area_tree["suoi_tan"].save()

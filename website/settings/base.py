@@ -109,6 +109,10 @@ OUTBOX_SWEEP_SECONDS = float(os.environ.get("OUTBOX_SWEEP_SECONDS", "30"))
 OUTBOX_HOLD_SECONDS = float(os.environ.get("OUTBOX_HOLD_SECONDS", "0.1"))
 # How often the scheduler looks for reviews past their task's due time (workflows/tasks.py).
 OVERDUE_CHECK_SECONDS = float(os.environ.get("OVERDUE_CHECK_SECONDS", "300"))
+# How long a dashboard answer is kept for the next reader of the same area, range and live
+# sequence number (a change to the area's counters moves the number, so it is never stale for
+# longer than it takes the live event to arrive); 0 turns it off.
+DASHBOARD_CACHE_SECONDS = float(os.environ.get("DASHBOARD_CACHE_SECONDS", "30"))
 # After this hour (province time) quarantined persons without a check-in today raise an alert.
 TRACING_CHECKIN_DEADLINE_HOUR = int(os.environ.get("TRACING_CHECKIN_DEADLINE_HOUR", "20"))
 # From this hour (province time) the scheduler has each top area's situation report of the day

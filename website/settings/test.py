@@ -1,5 +1,6 @@
 """The test suite: the services named by DATABASE_URL / REDIS_URL, fast hashing."""
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -27,3 +28,5 @@ DATABASES["default"].get("OPTIONS", {}).pop("pool", None)  # noqa: F405
 # Tests never reach the network: map tiles come from a local path that answers 404.
 MAP_TILE_URL = "/static/no-tiles/{z}/{x}/{y}.png"
 GEO_WIDGET_LEAFLET_TILE_LAYER = MAP_TILE_URL
+# Tests make many areas with the same codes and live numbers: no answer may outlive its test.
+DASHBOARD_CACHE_SECONDS = float(os.environ.get("DASHBOARD_CACHE_SECONDS", "0"))
