@@ -11,7 +11,9 @@ SECRET_KEY = "test-only-key"  # noqa: S105 - tests only
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Files the tests make (uploads, guidance PDFs, reports) go to a folder of their own, not var/.
-MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="outbreak-desk-test-media-"))
+# The folder is named in the environment, so processes the tests (and benches) start share it.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or tempfile.mkdtemp(prefix="outbreak-desk-test-media-"))
+os.environ["MEDIA_ROOT"] = str(MEDIA_ROOT)
 # Tests do not run collectstatic.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
