@@ -51,8 +51,9 @@ def no_such_area():
 )
 def dashboard(request, params: Query[RangeParams]):
     """Headline cards, a series a metric, totals by child area, facility occupancy and each
-    checkpoint's passages on the last day, from the daily counters. Dates are YYYY-MM-DD in the province's time; ``from`` ≤ ``to``, at most
-    366 days (else 400). An area outside the caller's area: 404."""
+    checkpoint's passages on the last day, from the daily counters. Dates are YYYY-MM-DD in
+    the province's time; ``from`` ≤ ``to``, at most 366 days (else 400). An area outside the
+    caller's area: 404."""
     user, _token = caller(request)
     if not user.is_authenticated:
         return not_logged_in()
