@@ -29,6 +29,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from places.folding import initials  # noqa: F401 - the certificates' (views and tests read it here)
 from places.selectors import area_ancestors
 from tracing.models import Person, QuarantineOrder
 from tracing.models import TestRequest as SampleRequest
@@ -50,8 +51,6 @@ KIND_TITLES = {
     KIND_QUARANTINE: _("Quarantine completion certificate"),
     KIND_TEST_RESULT: _("Test result slip"),
 }
-# Tone marks are not letters: "Ánh" starts with A. Â, Ă, Ê, Ô, Ơ, Ư and Đ are letters of their own.
-TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
 
 NOT_COMPLETED = _("Only a completed quarantine order has a completion certificate.")
 NO_RESULT = _("This test request has no recorded result yet.")
@@ -225,21 +224,6 @@ def verify_url(token: str, *, base_url: str | None = None) -> str:
 
 
 # --- What is shown -------------------------------------------------------------------------
-
-
-def initials(name: str) -> str:
-    """The initials of a name, "N. T. H." for "Nguyễn Thị Hường": each word's first letter,
-    capital, without its tone mark but with what makes it a letter of its own ("Đặng Ứng" →
-    "Đ. Ư.": Đ, Ư, Â, Ă, Ê, Ô, Ơ are letters of the Vietnamese alphabet; tones are not)."""
-    letters = []
-    for word in unicodedata.normalize("NFC", name or "").split():
-        first = next((ch for ch in word if ch.isalpha()), None)
-        if first is None:
-            continue
-        decomposed = unicodedata.normalize("NFD", first)
-        bare = "".join(ch for ch in decomposed if ch not in TONE_MARKS)
-        letters.append(unicodedata.normalize("NFC", bare).upper() + ".")
-    return " ".join(letters)
 
 
 def birth_year(person: Person) -> int | None:

@@ -9,16 +9,11 @@ from django.utils.translation import gettext as _
 from wagtail import hooks
 
 from forms_engine.validation import normalise_phone
-from places.folding import fold
+from places.folding import fold, initials
 
 from .models import Person
 from .resolve import person_match
 from .selectors import persons_in_scope
-
-
-def initials(full_name: str) -> str:
-    """A name's initials: Nguyễn Thị Hoa → N. T. H."""
-    return " ".join(f"{word[0].upper()}." for word in full_name.split())
 
 
 def person_hint(person: Person, *, user) -> str:

@@ -313,6 +313,8 @@ def build(args) -> dict:
 
 
 def build_figures(args) -> dict:
+    import json
+
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -320,7 +322,7 @@ def build_figures(args) -> dict:
         submissions, figures = cursor.fetchone()
     if submissions != args.submissions:
         sys.exit(f"--reuse: the kept database holds {submissions:,} submissions, not {args.submissions:,}")
-    return figures if isinstance(figures, dict) else __import__("json").loads(figures)
+    return figures if isinstance(figures, dict) else json.loads(figures)
 
 
 def timezone_now_iso() -> str:
