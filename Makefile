@@ -37,10 +37,13 @@ else
 	$(BIN)/uvicorn website.asgi:application --host $(HOST) --port $(PORT)
 endif
 
+# Two pytest processes (pytest-xdist), whole files each; each has its own test database and the
+# Redis database after REDIS_URL's (website/settings/test.py). TEST_WORKERS=0 runs one process.
+TEST_WORKERS ?= 2
 test: $(VENV)/.test-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .

@@ -16,13 +16,13 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import get_object_or_404
 from django.utils import translation
 from django.utils.translation import gettext as _
-from ninja import File, Query, Router, Schema
+from ninja import Field, File, Query, Router, Schema
 from ninja.files import UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
 from wagtail.api.v3.auth import BearerTokenAuth
 
 from places.models import Area, Place
-from places.selectors import ancestor_paths, area_scope, place_in_use, scope_queryset
+from places.selectors import ancestor_paths, area_scope, areas_visible_to, place_in_use, scope_queryset
 
 from .intake import (
     Reply,
@@ -31,20 +31,40 @@ from .intake import (
     language_of,
     outcome_reply,
     parse_body,
+    place_limited_reply,
     qr_code_of,
     rate_limited_reply,
     size_refusal,
+    token_guessing_reply,
     unknown_qr_error,
     validator_for,
 )
 from .models import Submission
-from .ratelimit import client_ip, rate_limit_hit
+from .ratelimit import (
+    client_ip,
+    place_rate_limit_hit,
+    rate_limit_hit,
+    token_failure_record,
+    token_failures_blocked,
+)
 from .schema import form_document
 from .selectors import form_for_caller, forms_visible_to
 from .services import submission_create, submission_prepare
 from .uploads import TOO_LARGE, upload_store
 
 router = Router(tags=["forms"])
+
+
+class TokenGuessing(Exception):
+    """Raised by ``caller`` for an IP over its limit of unknown bearer tokens (a 429, website/api.py)."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+def token_guessing_response(request, exc: TokenGuessing) -> JsonResponse:
+    return reply_response(token_guessing_reply(exc.retry_after))
 
 
 def caller(request: HttpRequest):
@@ -54,7 +74,11 @@ def caller(request: HttpRequest):
     """
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
+        if retry_after := token_failures_blocked(client_ip(request)):
+            raise TokenGuessing(retry_after)
         token = BearerTokenAuth().authenticate(request, header[7:].strip())
+        if token is None:
+            token_failure_record(client_ip(request))
         return (token.user, token) if token else (AnonymousUser(), None)
     user = getattr(request, "user", AnonymousUser())
     unsafe = request.method not in ("GET", "HEAD", "OPTIONS")
@@ -130,11 +154,36 @@ SUBMISSION_ANSWERS = {  # the contract (DESIGN.md, README), shown on the OpenAPI
     200: "The same client_id with the same data again: the same body as its 201.",
     400: 'Invalid: {"errors": {"<field path>": ["message"]}}, nothing stored.',
     401: "The form is not public: log in (session) or send a bearer token.",
-    404: "No such form.",
+    404: "No such form (a staff form outside a logged-in caller's area reads the same).",
     409: "This client_id was already used for other data.",
     413: "The body is larger than SUBMISSION_MAX_BYTES.",
-    429: "Over the per-IP limit of a public form; Retry-After says when to try again.",
+    429: "Over the per-IP (or per-QR-place) limit of a public form; Retry-After says when to try again.",
     503: "The database cannot take it now; nothing stored; Retry-After says when to try again.",
+}
+
+# The body is read by intake.parse_body (shared with the ingest lane), not by a ninja schema:
+# described here so that the OpenAPI page (and schemathesis) know it.
+SUBMISSION_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["client_id", "data"],
+                "properties": {
+                    "client_id": {
+                        "type": "string",
+                        "format": "uuid",
+                        "description": "Made by the client once per submission: a retry sends the same.",
+                    },
+                    "data": {"type": "object", "description": "The values by field key (GET /forms/{slug})."},
+                    "source": {"type": "string", "enum": ["api", "web", "offline"], "default": "api"},
+                    "client_created_at": {"type": "string", "format": "date-time"},
+                    "qr": {"type": "string", "description": "The QR place code the form was opened at."},
+                },
+            }
+        }
+    },
 }
 
 
@@ -142,7 +191,10 @@ SUBMISSION_ANSWERS = {  # the contract (DESIGN.md, README), shown on the OpenAPI
     "/forms/{slug}/submissions",
     url_name="submission_create",
     summary="Submit a filled form",
-    openapi_extra={"responses": {code: {"description": text} for code, text in SUBMISSION_ANSWERS.items()}},
+    openapi_extra={
+        "requestBody": SUBMISSION_BODY,
+        "responses": {code: {"description": text} for code, text in SUBMISSION_ANSWERS.items()},
+    },
 )
 def submission_post(request, slug: str):
     """The Django way in; ``ingest.py`` serves the same steps faster on PostgreSQL."""
@@ -162,6 +214,8 @@ def submission_take(request, slug: str) -> Reply:
     body, refusal = parse_body(request.body)
     if refusal:
         return refusal
+    if form.is_public and (retry_after := place_rate_limit_hit(qr_code_of(body), user=user)):
+        return place_limited_reply(retry_after)
     result = validator_for(form, version, user=user).validate(body["data"])
     qr_place = place_in_use(qr_code_of(body))
     if qr_code_of(body) and qr_place is None:
@@ -208,6 +262,11 @@ class SubmissionOut(Schema):
         return obj.place.code if obj.place else None
 
 
+# A page of the submissions listing; the offset stays within what a database can count.
+PAGE_MAX = 1000
+OFFSET_MAX = 2**31 - 1
+
+
 class SubmissionFilters(Schema):
     form: str | None = None
     status: str | None = None
@@ -216,8 +275,16 @@ class SubmissionFilters(Schema):
     date_to: date | None = None
 
 
+class BoundedPagination(LimitOffsetPagination):
+    """ninja's limit and offset, bounded: an offset past PostgreSQL's bigint was a 500."""
+
+    class Input(Schema):
+        limit: int = Field(100, ge=1, le=PAGE_MAX)
+        offset: int = Field(0, ge=0, le=OFFSET_MAX)
+
+
 @router.get("/submissions", response=list[SubmissionOut], summary="Submissions in the caller's area")
-@paginate(LimitOffsetPagination)
+@paginate(BoundedPagination)
 def submission_list(request, filters: Query[SubmissionFilters]):
     user, _token = caller(request)
     queryset = scope_queryset(Submission.objects.all(), user=user).select_related(
@@ -228,7 +295,8 @@ def submission_list(request, filters: Query[SubmissionFilters]):
     if filters.status:
         queryset = queryset.filter(status=filters.status)
     if filters.area:
-        area = get_object_or_404(Area, code=filters.area)
+        # An area outside the caller's answers 404, as the dashboard's does: its existence is not told.
+        area = get_object_or_404(areas_visible_to(user=user), code=filters.area)
         queryset = queryset.filter(area__path__startswith=area.path)
     if filters.date_from:
         queryset = queryset.filter(created_at__date__gte=filters.date_from)

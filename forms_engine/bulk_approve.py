@@ -1,6 +1,7 @@
 """Bulk approval in the submissions listing: many negative results at once, each through its
 own workflow task, only where the user may approve it."""
 
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from wagtail.snippets.bulk_actions.snippet_bulk_action import SnippetBulkAction
@@ -29,6 +30,17 @@ class ApproveBulkAction(SnippetBulkAction):
 
     def get_all_objects_in_listing_query(self, parent_id):
         return scope_queryset(Submission.objects.all(), user=self.request.user).values_list("pk", flat=True)
+
+    def get_actionable_objects(self):
+        """A submission outside the user's area answers 404 for the whole request, rather than
+        being listed by name among those the user "has no permission" for."""
+        objects, extra = super().get_actionable_objects()
+        asked = [*objects, *extra["items_with_no_access"]]
+        ids = [submission.pk for submission in asked]
+        in_scope = scope_queryset(Submission.objects.filter(pk__in=ids), user=self.request.user)
+        if in_scope.count() != len(asked):
+            raise Http404
+        return objects, extra
 
     def check_perm(self, submission):
         user = self.request.user

@@ -9,11 +9,13 @@ rows it shows, filters and search applied. ``ListingExportMixin`` changes what g
 - CSV is streamed, its rows read in chunks, so a listing of 100,000 rows never sits in memory;
 - XLSX and JSON, which are built whole, are refused above ``EXPORT_SYNC_MAX_ROWS`` rows with a
   message suggesting CSV;
-- each export is logged (who, which listing, how many rows, which format, which filters).
+- each export is logged (who, which listing, how many rows, which format, which filters), in
+  Wagtail's history and in the access log (audit/).
 """
 
 import csv
 import json
+import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -21,10 +23,8 @@ from itertools import islice
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.contrib import messages
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponse, StreamingHttpResponse
-from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.functional import cached_property
@@ -36,6 +36,9 @@ from wagtail.admin.widgets import Button
 from wagtail.coreutils import multigetattr
 from wagtail.log_actions import LogFormatter, log
 
+from audit.services import access_record, export_detail
+
+from .export_builds import build_of, export_build_start
 from .resources import FORMULA_STARTS
 
 PERSONS_PERMISSION = "tracing.view_person"
@@ -45,10 +48,6 @@ CHUNK_ROWS = 2000
 FORMAT_CSV, FORMAT_XLSX, FORMAT_JSON = "csv", "xlsx", "json"
 FORMATS = (FORMAT_CSV, FORMAT_XLSX, FORMAT_JSON)
 LOG_ACTION = "forms_engine.listing_export"
-TOO_MANY_ROWS = gettext_lazy(
-    "This listing has %(rows)s rows, more than %(limit)s that can be exported as %(format)s. "
-    "Narrow it with the filters, or export it as CSV, which has no limit."
-)
 
 
 @hooks.register("register_log_actions")
@@ -143,6 +142,13 @@ def export_log(*, user, instance, listing: str, fmt: str, rows: int, query: str 
     )
 
 
+def unwrapped(user):
+    """The user model instance behind ``request.user``, which django-otp wraps in a lazy object
+    that Wagtail's log registry does not recognise as a user (the entry would be dropped)."""
+    user.pk  # noqa: B018 - evaluates the lazy object
+    return getattr(user, "_wrapped", user)
+
+
 def plain(value):
     """A value as CSV or JSON carries it: text for objects, ISO for dates, None as empty."""
     if value is None:
@@ -202,11 +208,21 @@ def csv_response(request, headings: list[str], rows: Iterator[list], *, filename
     )
 
 
-def json_response(columns: list[str], rows: Iterator[list], *, filename: str) -> HttpResponse:
-    """A list of objects keyed by column name; values kept as they are (data, not cells)."""
-    records = [dict(zip(columns, row, strict=True)) for row in rows]
-    return HttpResponse(
-        json.dumps(records, ensure_ascii=False, indent=1, default=_json_value),
+def json_lines(columns: list[str], rows: Iterator[list]) -> Iterator[str]:
+    """A JSON list of objects keyed by column name, one object a line; values kept as they
+    are (data, not cells)."""
+    separator = "[\n"
+    for row in rows:
+        yield separator + json.dumps(
+            dict(zip(columns, row, strict=True)), ensure_ascii=False, default=_json_value
+        )
+        separator = ",\n"
+    yield "[]\n" if separator == "[\n" else "\n]\n"
+
+
+def json_response(request, columns: list[str], rows: Iterator[list], *, filename: str):
+    return StreamingHttpResponse(
+        streamed(request, json_lines(columns, rows)),
         content_type="application/json; charset=utf-8",
         headers={"Content-Disposition": content_disposition_header(True, f"{filename}.json")},
     )
@@ -243,45 +259,55 @@ class ListingExportMixin:
             item = self.export_item(item)
             yield [multigetattr(item, column) for column in columns]
 
-    def export_refusal(self, fmt: str, count: int):
-        """A redirect back to the listing with a message, or None when the export may go."""
-        limit = export_max_rows()
-        if fmt == FORMAT_CSV or count <= limit:
-            return None
-        messages.error(self.request, TOO_MANY_ROWS % {"rows": count, "limit": limit, "format": fmt.upper()})
-        query = self.request.GET.copy()
-        query.pop("export", None)
-        return redirect(f"{self.request.path}?{query.urlencode()}" if query else self.request.path)
-
     def export_response(self, queryset, fmt: str):
         count = queryset.count()
-        if refusal := self.export_refusal(fmt, count):
-            return refusal
         columns = self.export_columns()
-        export_log(
-            user=self.request.user,
-            instance=self.request.user,
-            listing=str(self.model._meta.verbose_name_plural),
-            fmt=fmt,
-            rows=count,
-            query=self.request.GET.urlencode(),
-        )
+        filename = f"{self.get_filename()}-{timezone.localdate().isoformat()}"
+        listing = str(self.model._meta.verbose_name_plural)
+        if build := build_of(self.request):  # the background build of a large spreadsheet
+            self.list_export = columns
+            return self.write_xlsx_build(build, queryset)
+        self.export_record(fmt, count, listing)
+        if fmt == FORMAT_XLSX and count > export_max_rows():
+            return export_build_start(self.request, rows=count, filename=filename, listing=listing)
         headings = [self.get_heading(queryset, column) for column in columns]
         rows = self.export_rows(queryset, columns)
-        filename = f"{self.get_filename()}-{timezone.localdate().isoformat()}"
         if fmt == FORMAT_CSV:
             return csv_response(self.request, headings, rows, filename=filename)
         if fmt == FORMAT_JSON:
-            return json_response(columns, rows, filename=filename)
+            return json_response(self.request, columns, rows, filename=filename)
         self.list_export = columns  # Wagtail's writer reads the columns from here
         return self.write_xlsx_response(queryset)
+
+    def export_record(self, fmt: str, count: int, listing: str) -> None:
+        """The export in Wagtail's history and the access log, once, when it is asked for."""
+        query = self.request.GET.urlencode()
+        user = unwrapped(self.request.user)
+        export_log(user=user, instance=user, listing=listing, fmt=fmt, rows=count, query=query)
+        access_record(
+            request=self.request,
+            action="export",
+            kind=f"export:{self.model._meta.label_lower}",
+            outcome="exported",
+            detail=export_detail(rows=count, fmt=fmt, query=query),
+        )
+
+    def write_xlsx_build(self, build, queryset) -> HttpResponse:
+        with tempfile.TemporaryFile() as temporary:
+            self.write_xlsx(build.counted(self.export_items(queryset)), temporary)
+            build.save(temporary)
+        return HttpResponse(status=204)
+
+    def export_items(self, queryset) -> Iterator:
+        return (self.export_item(item) for item in queryset.iterator(chunk_size=CHUNK_ROWS))
 
     def preprocess_field_value(self, field, value, export_format):
         return neutralise(super().preprocess_field_value(field, value, export_format))
 
     def write_xlsx(self, queryset, output):
         # Wagtail's writer iterates the queryset itself: let it read in chunks too.
-        return super().write_xlsx(queryset.iterator(chunk_size=CHUNK_ROWS), output)
+        items = self.export_items(queryset) if hasattr(queryset, "iterator") else queryset
+        return super().write_xlsx(items, output)
 
     def get_heading(self, queryset, field):
         model_queryset = queryset if hasattr(queryset, "model") else self.model._default_manager.none()

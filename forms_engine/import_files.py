@@ -62,6 +62,8 @@ def sniff_format(head: bytes) -> str:
     stripped = text.lstrip()
     if not stripped:
         raise FileRefused(NO_ROWS)
+    if stripped[0] == "<":
+        raise FileRefused(NOT_A_TABLE)  # HTML, SVG, XML: markup that a CSV reader would take in
     return "json" if stripped[0] in "[{" else "csv"
 
 

@@ -16,6 +16,7 @@ from wagtail.admin import messages
 from wagtail.admin.auth import permission_required
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
+from audit.services import access_record, export_detail
 from places.selectors import area_scope
 
 from .import_files import FileRefused
@@ -171,6 +172,15 @@ def job_errors(request, pk: int):
     job = get_object_or_404(jobs_visible_to(request.user), pk=pk)
     if not job.errors_file:
         raise Http404
+    # The rows that failed, as they were uploaded: personal data leaving the system, audited.
+    access_record(
+        request=request,
+        action="export",
+        kind="export:forms_engine.importjob",
+        object_id=job.pk,
+        outcome="exported",
+        detail=export_detail(rows=job.count_failed, kind=job.kind, file="errors"),
+    )
     return FileResponse(
         job.errors_file.open("rb"),
         as_attachment=True,

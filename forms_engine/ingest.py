@@ -45,15 +45,17 @@ from .intake import (
     language_of,
     outcome_reply,
     parse_body,
+    place_limited_reply,
     qr_code_of,
     rate_limited_reply,
     size_refusal,
+    token_guessing_reply,
     too_large_reply,
     unknown_qr_error,
     validator_for,
 )
 from .models import Submission, Upload
-from .ratelimit import rate_limit_hit
+from .ratelimit import place_rate_limit_hit, rate_limit_hit, token_failure_record, token_failures_blocked
 from .selectors import form_access, live_form, live_form_cached
 from .services import SubmissionOutcome, submission_after_commit, submission_companions, submission_prepare
 from .validation import Found, References
@@ -155,8 +157,13 @@ async def take_submission(scope, receive, headers: dict, form, version) -> Reply
         return None
     if raw is TOO_LARGE:
         return too_large_reply()
+    authorization = headers.get("authorization", "")
+    if authorization.lower().startswith("bearer ") and (retry_after := await token_guessing(scope)):
+        return token_guessing_reply(retry_after)
     async with (await pool()).connection() as conn:
-        user, token = await authenticate(conn, headers.get("authorization", ""))
+        user, token = await authenticate(conn, authorization)
+        if token is None and authorization.lower().startswith("bearer "):
+            await sync_to_async(token_failure_record, thread_sensitive=False)(client_ip(scope))
         form, version = form_access(form, version, user=user)
         if refusal := form_refusal(form, version):
             return refusal
@@ -165,9 +172,11 @@ async def take_submission(scope, receive, headers: dict, form, version) -> Reply
         body, refusal = parse_body(raw)
         if refusal:
             return refusal
+        qr_code = qr_code_of(body)
+        if form.is_public and (retry_after := await place_rate_limit_hit_async(qr_code, user)):
+            return place_limited_reply(retry_after)
         validator = validator_for(form, version, user=user)
         refs = validator.check(body["data"])
-        qr_code = qr_code_of(body)
         found = await references_fetch(conn, refs, extra_place=qr_code)
         result = validator.conclude(found)
         qr_place = found.places.get(qr_code) if qr_code else None
@@ -221,6 +230,16 @@ def client_ip(scope) -> str:
 
 async def rate_limit_hit_async(ip: str) -> int | None:
     return await sync_to_async(rate_limit_hit, thread_sensitive=False)(ip, scope="public-submit")
+
+
+async def token_guessing(scope) -> int | None:
+    return await sync_to_async(token_failures_blocked, thread_sensitive=False)(client_ip(scope))
+
+
+async def place_rate_limit_hit_async(qr_code: str, user) -> int | None:
+    if not qr_code or user.is_authenticated:
+        return None  # no trip to a thread when there is nothing to count
+    return await sync_to_async(place_rate_limit_hit, thread_sensitive=False)(qr_code, user=user)
 
 
 async def form_and_version(slug: str):

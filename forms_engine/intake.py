@@ -15,6 +15,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from places.models import Area
 from places.selectors import area_scope
@@ -23,6 +24,8 @@ from .models import FormPage, FormVersion, Submission
 from .validation import SubmissionValidator
 
 SOURCES_FROM_CLIENTS = {Submission.SOURCE_WEB, Submission.SOURCE_OFFLINE, Submission.SOURCE_API}
+# PostgreSQL's JSON cannot store the NUL character (\u0000): refused here, not a database error.
+NUL_IN_BODY = _lazy("The request body holds a NUL character, which no field may contain.")
 
 
 @dataclass
@@ -72,6 +75,25 @@ def rate_limited_reply(retry_after: int) -> Reply:
     return reply
 
 
+PLACE_RATE_LIMITED = _lazy("Too many submissions at this place; try again shortly.")
+
+
+def place_limited_reply(retry_after: int) -> Reply:
+    reply = error_reply(429, str(PLACE_RATE_LIMITED))
+    reply.headers["Retry-After"] = str(retry_after)
+    return reply
+
+
+TOKEN_GUESSING = _lazy("Too many requests with an unknown token; try again shortly.")
+
+
+def token_guessing_reply(retry_after: int) -> Reply:
+    """An IP over its limit of unknown bearer tokens (forms_engine.ratelimit.token_failures_blocked)."""
+    reply = error_reply(429, str(TOKEN_GUESSING))
+    reply.headers["Retry-After"] = str(retry_after)
+    return reply
+
+
 def parse_body(raw: bytes) -> tuple[dict, Reply | None]:
     """The JSON body checked for shape; errors keyed like field errors."""
     try:
@@ -80,6 +102,8 @@ def parse_body(raw: bytes) -> tuple[dict, Reply | None]:
         return {}, errors_reply({"__all__": [_("The request body is not valid JSON.")]})
     if not isinstance(body, dict):
         return {}, errors_reply({"__all__": [_("The request body must be a JSON object.")]})
+    if b"\\u0000" in (raw or b"") and holds_nul(body):
+        return {}, errors_reply({"__all__": [str(NUL_IN_BODY)]})
     errors = {}
     try:
         body["client_id"] = uuid.UUID(str(body.get("client_id")))
@@ -88,11 +112,22 @@ def parse_body(raw: bytes) -> tuple[dict, Reply | None]:
     if "data" not in body:
         errors["data"] = [_("Send the field values in “data”.")]
     source = body.get("source") or Submission.SOURCE_API
-    if source not in SOURCES_FROM_CLIENTS:
+    if not isinstance(source, str) or source not in SOURCES_FROM_CLIENTS:
         errors["source"] = [_("Unknown source.")]
     body["source"] = source
     body["client_created_at"] = parse_client_time(body.get("client_created_at"), errors)
     return body, errors_reply(errors) if errors else None
+
+
+def holds_nul(value) -> bool:
+    """Whether a parsed JSON value has the NUL character in any key or string."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(holds_nul(key) or holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(holds_nul(item) for item in value)
+    return False
 
 
 def parse_client_time(value, errors) -> datetime | None:

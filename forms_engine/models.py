@@ -50,6 +50,22 @@ ROLES_HELP = _(
 )
 
 
+# What a public form says about the data it collects (FormPage.consent_notice), unless its
+# editor wrote a text of its own. Decree 13/2023/NĐ-CP asks for: what, why, how long, who.
+CONSENT_DEFAULT = _(
+    "What you enter here is used only for the prevention and control of the epidemic. "
+    "It is seen by the health staff of the province and of your area, and shared with nobody else. "
+    "By sending it you agree to this processing (Decree 13/2023/ND-CP on personal data protection)."
+)
+CONSENT_DECLARATION = _(
+    "We collect what you declare (name, phone number, citizen ID, address, the place and time, "
+    "your health and travel) only to find and warn the people at risk if an infected person "
+    "was at the same place. It is seen by the health staff of the province and of your area, "
+    "and shared with nobody else. %(days)s days after your declaration your personal data is "
+    "erased; only counts without names are kept. By sending it you agree to this processing "
+    "(Decree 13/2023/ND-CP on personal data protection)."
+)
+
 # fn(form page, request) -> None or {"values", "area_chains"}: what the form opens with.
 FORM_INITIAL_HOOK = "form_initial_values"
 
@@ -75,6 +91,14 @@ class FormPage(Page):
     thank_you_text = models.CharField(
         _("thank-you text"), max_length=300, blank=True, default="Đã ghi nhận. Cảm ơn bạn!"
     )
+    consent_text = models.TextField(
+        _("consent text"),
+        blank=True,
+        help_text=_(
+            "Shown above a public form: what is collected, why, for how long and who sees it. "
+            "Empty: the standard text, with the retention period of health declarations."
+        ),
+    )
     submission_workflow = models.ForeignKey(
         "wagtailcore.Workflow",
         verbose_name=_("approval workflow for submissions"),
@@ -95,6 +119,7 @@ class FormPage(Page):
                 FieldPanel("kind"),
                 FieldPanel("area"),
                 FieldPanel("is_public"),
+                FieldPanel("consent_text"),
                 FieldPanel("submission_workflow"),
             ],
             heading=_("form"),
@@ -135,11 +160,22 @@ class FormPage(Page):
             form_document=form_document(version) if version else None,
             qr_place={"code": qr_place.code, "name": qr_place.name} if qr_place else None,
             login_required=login_required,
+            consent_notice=self.consent_notice() if self.is_public else "",
             form_initial=self.initial_values(request) if version and not login_required else None,
             map_tile_url=settings.MAP_TILE_URL,
             map_tile_attribution=settings.MAP_TILE_ATTRIBUTION,
         )
         return context
+
+    def consent_notice(self) -> str:
+        """What a public form tells the citizen before they fill it: the page's own consent
+        text, else the standard one (a health declaration's with its retention period)."""
+        if self.consent_text.strip():
+            return self.consent_text
+        if self.kind == KIND_HEALTH_DECLARATION:
+            days = settings.HEALTH_DECLARATION_RETENTION_DAYS
+            return str(CONSENT_DECLARATION % {"days": days})
+        return str(CONSENT_DEFAULT)
 
     def initial_values(self, request) -> dict | None:
         """Values to open the form with, from the first FORM_INITIAL_HOOK that has some:
@@ -243,6 +279,8 @@ class Submission(WorkflowMixin, DraftStateMixin, RevisionMixin, models.Model):
     )
     client_created_at = models.DateTimeField(_("filled at (device time)"), null=True, blank=True)
     created_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
+    # Set when the retention job blanked its personal data (tracing/retention.py).
+    anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True, editable=False)
 
     # Deleting a submission deletes its revisions and workflow states with it.
     _revisions = GenericRelation("wagtailcore.Revision", related_query_name="submission")
@@ -255,7 +293,15 @@ class Submission(WorkflowMixin, DraftStateMixin, RevisionMixin, models.Model):
             # Retries of one submission, however concurrent, can never make two rows.
             models.UniqueConstraint(fields=["form", "client_id"], name="unique_submission_client_id"),
         ]
-        indexes = [models.Index(fields=["form", "status", "created_at"])]
+        indexes = [
+            models.Index(fields=["form", "status", "created_at"]),
+            # The retention job's question, cheap however many were anonymised before.
+            models.Index(
+                fields=["form", "created_at"],
+                name="submission_to_anonymise",
+                condition=models.Q(anonymised_at__isnull=True),
+            ),
+        ]
 
     def __str__(self):
         return f"{self.form.title} #{self.pk}"

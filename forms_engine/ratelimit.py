@@ -1,4 +1,4 @@
-"""A fixed-window rate limit per client IP, kept in the shared cache (Redis in production)."""
+"""Fixed-window rate limits per client IP and per QR place, kept in the shared cache (Redis)."""
 
 import time
 
@@ -26,3 +26,33 @@ def rate_limit_hit(ip: str, *, scope: str) -> int | None:
     if count > limit:
         return max(1, window_start + window - now)
     return None
+
+
+def place_rate_limit_hit(qr_code: str, *, user) -> int | None:
+    """Count one anonymous submission at a QR place; seconds to wait when over its limit, else None.
+
+    A poster at a market is one URL that anyone can replay from many addresses: the per-IP limit
+    alone would let a botnet flood one place's list of visitors (and its contact tracing) with
+    invented people. Staff (session or bearer token) are identified and not counted here.
+    """
+    if not qr_code or getattr(user, "is_authenticated", False):
+        return None
+    return rate_limit_hit(qr_code, scope="public-place")
+
+
+def token_failures_blocked(ip: str) -> int | None:
+    """Seconds to wait when this IP sent too many unknown bearer tokens this window, else None.
+
+    Only failures count (``token_failure_record``), so a phone with a good token is never slowed;
+    an address guessing tokens is refused before its guesses are even looked up.
+    """
+    limit, window = settings.RATE_LIMITS["token-failures"]
+    now = int(time.time())
+    window_start = now - now % window
+    if (cache.get(f"ratelimit:token-failures:{ip}:{window_start}") or 0) >= limit:
+        return max(1, window_start + window - now)
+    return None
+
+
+def token_failure_record(ip: str) -> None:
+    rate_limit_hit(ip, scope="token-failures")

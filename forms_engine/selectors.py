@@ -70,11 +70,14 @@ def live_form_cached(slug: str) -> tuple[bool, FormPage | None, FormVersion | No
 
 
 def form_access(form: FormPage | None, version: FormVersion | None, *, user) -> tuple:
-    """(form, version) as the caller may use them: version None means "log in first"."""
+    """(form, version) as the caller may use them: version None means "log in first"; for a
+    logged-in user outside the form's area, (None, None): the form answers 404 as if absent."""
     if form is None or version is None:
         return None, None
     if form.is_public or may_use_staff_form(form, user=user):
         return form, version
+    if getattr(user, "is_authenticated", False):
+        return None, None
     return form, None
 
 

@@ -1,5 +1,7 @@
 """Photos and files for form fields: the type is read from the bytes, never trusted from the client."""
 
+import uuid
+
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
@@ -12,6 +14,10 @@ SIGNATURES = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
     (b"%PDF-", "application/pdf"),
 )
+# The stored file's extension comes from the sniffed type, never from the client's file name:
+# "photo.html" with a JPEG header is stored as ".jpg", and whatever serves MEDIA_ROOT (Django in
+# DEBUG, a proxy in production) then names it image/jpeg, never text/html.
+EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "application/pdf": ".pdf"}
 UNSUPPORTED_TYPE = _("Send a JPEG, PNG, WebP or PDF file.")
 TOO_LARGE = _("The file is larger than %(mb)d MB.")
 
@@ -32,6 +38,7 @@ def upload_store(*, file: UploadedFile, user) -> tuple[Upload | None, str | None
     content_type = sniff_type(head)
     if content_type is None:
         return None, str(UNSUPPORTED_TYPE)
+    file.name = f"{uuid.uuid4().hex}{EXTENSIONS[content_type]}"
     upload = Upload.objects.create(
         file=file,
         content_type=content_type,

@@ -3,11 +3,10 @@
 import json
 
 import django_filters
-from django.contrib import messages
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -18,18 +17,21 @@ from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 from wagtail.admin.ui.tables import DateColumn
 from wagtail.admin.widgets import Button
 from wagtail.log_actions import log
+from wagtail.snippets.views import chooser as snippet_chooser
 from wagtail.snippets.views import snippets as snippet_views
+from wagtail.snippets.views.chooser import SnippetChooserViewSet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
+from audit.services import access_record, export_detail
 from places.forms import AreaChoiceField
 from places.models import Area
 from places.selectors import areas_visible_to, is_in_scope, scope_queryset
 from places.views import ScopedIndexView
 
 from .display import submission_rows
+from .export_builds import build_of, build_write, export_build_start
 from .exports import (
     CHUNK_ROWS,
-    TOO_MANY_ROWS,
     csv_response,
     data_without_personal,
     export_max_rows,
@@ -46,6 +48,7 @@ from .review import (
     SubmissionFactsPanel,
     SubmissionReviewForm,
 )
+from .selectors import may_use_staff_form
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -140,19 +143,28 @@ def submission_export(request, form_id: int, fmt: str):
         raise Http404
     form = get_object_or_404(FormPage, pk=form_id)
     version = form.current_version
-    if version is None:
+    # A form of another district answers 404 as if absent (an empty export would confirm it).
+    if version is None or not may_use_staff_form(form, user=request.user):
         raise Http404
     queryset = scope_queryset(Submission.objects.filter(form=form), user=request.user).order_by("created_at")
     count = queryset.count()
-    if fmt != "csv" and count > export_max_rows():
-        limits = {"rows": count, "limit": export_max_rows(), "format": fmt.upper()}
-        messages.error(request, TOO_MANY_ROWS % limits)
-        return redirect(f"{reverse('submissions:list')}?form={form.pk}")
     resource = _resource_for(request.user, version)
-    log(instance=form, action="forms_engine.export", user=request.user, data={"format": fmt, "rows": count})
     filename = f"{form.slug}-{timezone.localdate().isoformat()}"
+    if build := build_of(request):  # the background build of a large spreadsheet
+        return build_write(build, *_resource_rows(resource, queryset))
+    log(instance=form, action="forms_engine.export", user=request.user, data={"format": fmt, "rows": count})
+    access_record(
+        request=request,
+        action="export",
+        kind="export:forms_engine.submission",
+        object_id=form.pk,
+        outcome="exported",
+        detail=export_detail(rows=count, fmt=fmt, form=form.slug),
+    )
     if fmt == "csv":
         return csv_response(request, *_resource_rows(resource, queryset), filename=filename)
+    if count > export_max_rows():
+        return export_build_start(request, rows=count, filename=filename, listing=form.title)
     content = resource.export_with_labels(queryset).export(fmt)
     return HttpResponse(
         content,
@@ -182,7 +194,19 @@ def _resource_rows(resource: SubmissionResource, queryset):
     return [path for path, _label in resource.columns], rows()
 
 
-class SubmissionInspectView(ScopedObjectMixin, snippet_views.InspectView):
+class AuditedViewMixin:
+    """A page that shows one submission's data (its detail, its review form): audited."""
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        shown = self.object
+        access_record(
+            request=request, action="view", kind="submission", object_id=shown.pk, area=shown.area_id
+        )
+        return response
+
+
+class SubmissionInspectView(AuditedViewMixin, ScopedObjectMixin, snippet_views.InspectView):
     template_name = "forms_engine/admin/submission_inspect.html"
 
     def get_context_data(self, **kwargs):
@@ -218,6 +242,34 @@ OBJECT_VIEWS = [
 ]
 
 
+class ScopedChooserMixin:
+    """A chooser (its listing, search, and the chosen answers) of submissions in the user's area
+    only: one outside it answers 404, as if absent."""
+
+    def scoped(self, queryset):
+        return scope_queryset(queryset, user=self.request.user)
+
+    def get_object_list(self):
+        return self.scoped(super().get_object_list())
+
+    def get_object(self, pk):
+        return self.scoped(Submission.objects.all()).get(pk=pk)
+
+    def get_objects(self, pks):
+        return self.scoped(super().get_objects(pks))
+
+
+class SubmissionChooserViewSet(SnippetChooserViewSet):
+    choose_view_class = type("ScopedChooseView", (ScopedChooserMixin, snippet_chooser.ChooseView), {})
+    choose_results_view_class = type(
+        "ScopedChooseResultsView", (ScopedChooserMixin, snippet_chooser.ChooseResultsView), {}
+    )
+    chosen_view_class = type("ScopedChosenView", (ScopedChooserMixin, snippet_chooser.SnippetChosenView), {})
+    chosen_multiple_view_class = type(
+        "ScopedChosenMultipleView", (ScopedChooserMixin, snippet_chooser.SnippetChosenMultipleView), {}
+    )
+
+
 class SubmissionViewSet(SnippetViewSet):
     """Submissions as Wagtail snippets: listed and opened only inside the user's area, reviewed
     under their form's workflow (the edit view is the approver's review screen)."""
@@ -231,6 +283,7 @@ class SubmissionViewSet(SnippetViewSet):
     base_url_path = "submissions"
     index_view_class = SubmissionIndexView
     inspect_view_class = SubmissionInspectView
+    chooser_viewset_class = SubmissionChooserViewSet
     inspect_view_enabled = True
     copy_view_enabled = False
     filterset_class = SubmissionFilterSet
@@ -273,3 +326,8 @@ class SubmissionViewSet(SnippetViewSet):
 
 for _view in OBJECT_VIEWS:
     setattr(SubmissionViewSet, _view, scoped_view(getattr(SnippetViewSet, _view)))
+# The edit view is where an approver reads the submission, the comparison of two revisions shows
+# its data too: opening either is audited like the detail.
+for _view in ("edit_view_class", "revisions_compare_view_class"):
+    _scoped = getattr(SubmissionViewSet, _view)
+    setattr(SubmissionViewSet, _view, type(f"Audited{_scoped.__name__}", (AuditedViewMixin, _scoped), {}))

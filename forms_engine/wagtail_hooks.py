@@ -14,7 +14,14 @@ hooks.register("register_bulk_action", ApproveBulkAction)
 
 @hooks.register("register_admin_urls")
 def register_export_urls():
-    return [path("submissions/export/<int:form_id>.<str:fmt>", submission_export, name="submission_export")]
+    from . import export_build_views as builds
+
+    return [
+        path("submissions/export/<int:form_id>.<str:fmt>", submission_export, name="submission_export"),
+        path("exports/<str:token>/", builds.BuildView.as_view(), name="forms_engine_export_build"),
+        path("exports/<str:token>/status.json", builds.build_status, name="forms_engine_export_build_status"),
+        path("exports/<str:token>/file.xlsx", builds.build_file, name="forms_engine_export_build_file"),
+    ]
 
 
 @hooks.register("register_log_actions")
@@ -58,7 +65,9 @@ def place_importers():
     return {
         "areas": lambda job: ResourceImporter(AreaResource(scope_area=job.scope_area)),
         "places": lambda job: ResourceImporter(PlaceResource(scope_area=job.scope_area)),
-        "users": lambda job: ResourceImporter(UserResource(scope_area=job.scope_area)),
+        "users": lambda job: ResourceImporter(
+            UserResource(scope_area=job.scope_area, importer=job.created_by)
+        ),
     }
 
 

@@ -7,6 +7,7 @@ a place there, a user of another area. Rows are keyed by code (areas, places) or
 """
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy
 from import_export import fields, resources, widgets
@@ -18,6 +19,9 @@ NO_SUCH_AREA = gettext_lazy("No area has the code %(code)s.")
 NO_MOVE = gettext_lazy("An area cannot be moved to another parent by an import.")
 NOT_YOURS = gettext_lazy("This already exists outside the area you work in.")
 NAME_NEEDED = gettext_lazy("Enter a name.")
+NO_SUCH_GROUP = gettext_lazy("No group is named %(name)s.")
+GROUP_NOT_YOURS = gettext_lazy("You may not give the group %(name)s.")
+GROUPS_SEPARATOR = ";"
 
 
 class AreaCodeWidget(widgets.ForeignKeyWidget):
@@ -41,6 +45,22 @@ def scope_error(scope: Area | None, area: Area | None) -> str | None:
     if scope is None or area is None or scope.contains(area):
         return None
     return str(OUTSIDE_SCOPE % {"area": area.name})
+
+
+class GroupNamesWidget(widgets.Widget):
+    """Groups (roles and teams) by name, separated by semicolons; an empty cell: no change."""
+
+    def clean(self, value, row=None, **kwargs):
+        names = [name.strip() for name in str(value or "").split(GROUPS_SEPARATOR) if name.strip()]
+        if not names:
+            return None
+        found = {group.name: group for group in Group.objects.filter(name__in=names)}
+        if missing := [name for name in names if name not in found]:
+            raise ValueError(NO_SUCH_GROUP % {"name": missing[0]})
+        return [found[name] for name in names]
+
+    def render(self, value, obj=None, **kwargs):
+        return f"{GROUPS_SEPARATOR} ".join(sorted(group.name for group in value or ()))
 
 
 class ScopedResource(resources.ModelResource):
@@ -135,17 +155,25 @@ class PlaceResource(ScopedResource):
 
 
 class UserResource(ScopedResource):
-    """Users and the area each works in (places.UserArea), inside the importer's area.
+    """Users, the area each works in (places.UserArea) and their groups, inside the importer's
+    area and within what the importer may give, as in the user admin (places/users.py).
 
     A new user gets no password: they set one through "forgot password", or an admin does.
+    The ``groups`` column (names separated by semicolons) sets the user's roles and teams; an
+    empty cell leaves an existing user's groups as they are.
     """
 
     area = fields.Field(column_name="area", attribute="_import_area", widget=AreaCodeWidget())
+    groups = fields.Field(column_name="groups", attribute="_import_groups", widget=GroupNamesWidget())
     required_columns = ("username", "area")
+
+    def __init__(self, *, scope_area: Area | None = None, importer=None):
+        super().__init__(scope_area=scope_area)
+        self.importer = importer
 
     class Meta:
         model = get_user_model()
-        fields = ("username", "first_name", "last_name", "email", "area")
+        fields = ("username", "first_name", "last_name", "email", "area", "groups")
         import_id_fields = ("username",)
         skip_unchanged = True
         report_skipped = True
@@ -163,15 +191,34 @@ class UserResource(ScopedResource):
             user._import_area = scope.area if scope else None
         return user
 
+    def dehydrate_groups(self, user):
+        return self.fields["groups"].widget.render(user.groups.all() if user.pk else ())
+
     def import_instance(self, instance, row, **kwargs):
-        if instance.pk and (instance.is_superuser or self.not_ours(instance)):
+        if instance.pk and (instance.is_superuser or self.not_ours(instance) or self.beyond_reach(instance)):
             raise ValidationError({"username": NOT_YOURS})
+        instance._import_groups = None
         super().import_instance(instance, row, **kwargs)
         area = instance._import_area
         if area is None:
             raise ValidationError({"area": NO_SUCH_AREA % {"code": row.get("area") or "—"}})
         if error := scope_error(self.scope_area, area):
             raise ValidationError({"area": error})
+        if refused := [group for group in instance._import_groups or () if group not in self.grantable()]:
+            raise ValidationError({"groups": GROUP_NOT_YOURS % {"name": refused[0].name}})
+
+    def grantable(self) -> set[Group]:
+        """The groups the importer may give (a superuser's import with no importer: all)."""
+        if not hasattr(self, "_grantable"):
+            from .roles import groups_grantable
+
+            groups = groups_grantable(user=self.importer) if self.importer else Group.objects.all()
+            self._grantable = set(groups)
+        return self._grantable
+
+    def beyond_reach(self, user) -> bool:
+        """A user holding a group the importer may not give is not theirs to change."""
+        return any(group not in self.grantable() for group in user.groups.all())
 
     def not_ours(self, user) -> bool:
         """A user with an area outside the importer's (or none, unless a superuser imports)."""
@@ -191,6 +238,9 @@ class UserResource(ScopedResource):
         before = getattr(instance, "_import_area_before", None)
         if before is None or before.pk != instance._import_area.pk:
             return False
+        groups = getattr(instance, "_import_groups", None)
+        if groups is not None and set(groups) != set(instance.groups.all()):
+            return False
         return super().skip_row(instance, original, row, import_validation_errors)
 
     def save_instance(self, instance, is_create, row, **kwargs):
@@ -198,3 +248,5 @@ class UserResource(ScopedResource):
             instance.set_unusable_password()
         super().save_instance(instance, is_create, row, **kwargs)
         UserArea.objects.update_or_create(user=instance, defaults={"area": instance._import_area})
+        if getattr(instance, "_import_groups", None) is not None:
+            instance.groups.set(instance._import_groups)

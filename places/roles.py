@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from wagtail.models import GroupPagePermission, Page
 
 from .models import GroupRole
 
@@ -70,6 +71,8 @@ ROLE_SPECS = (
             "wagtailcore.change_task",
             *_TRACING_ALL,
             *_SITUATION_REPORTS,
+            # The access log of users in their area (audit/views.py), read-only.
+            "audit.view_accessrecord",
         ),
     ),
     RoleSpec(
@@ -103,6 +106,14 @@ ROLE_SPECS = (
 )
 
 
+# Page rights, granted on the root page (the whole tree): province admins design and publish
+# forms (FormPage) and keep the site's pages (home, map, dashboard, guides). Communications
+# staff get theirs on the guides' index only, with its review workflow (website/demo/guidance.py).
+ROLE_PAGE_PERMISSIONS = {
+    GroupRole.ROLE_PROVINCE_ADMIN: ("add", "change", "publish", "lock", "unlock"),
+}
+
+
 def _permissions(names: tuple[str, ...]) -> list[Permission]:
     query = Q()
     for name in names:
@@ -125,8 +136,19 @@ def roles_ensure() -> dict[str, Group]:
             group, _ = Group.objects.get_or_create(name=spec.group_name)
             link = GroupRole.objects.create(role=spec.code, group=group)
         link.group.permissions.add(*_permissions(spec.permissions))
+        _page_permissions_grant(link.group, ROLE_PAGE_PERMISSIONS.get(spec.code, ()))
         groups[spec.code] = link.group
     return groups
+
+
+def _page_permissions_grant(group: Group, kinds: tuple[str, ...]) -> None:
+    """``kinds`` of page rights on the root page, hence on every page (none before Wagtail's
+    migrations made the root: the next ``roles_ensure`` grants them)."""
+    root = Page.get_first_root_node() if kinds else None
+    if root is None:
+        return
+    for permission in _permissions(tuple(f"wagtailcore.{kind}_page" for kind in kinds)):
+        GroupPagePermission.objects.get_or_create(group=group, page=root, permission=permission)
 
 
 def role_group(code: str) -> Group:
@@ -136,3 +158,35 @@ def role_group(code: str) -> Group:
 
 def user_has_role(user, code: str) -> bool:
     return user.is_active and user.groups.filter(product_role__role=code).exists()
+
+
+# Who may give which group to the users they manage (places/users.py). Whoever may give a
+# group can log in as the user they gave it to (they set the password), so a role gives only
+# roles at or below its own: an area IT team staffs its area with IT team members and field
+# staff, never with approvers or province admins. Teams (groups without a role) are defined by
+# superusers for workflows; a province admin staffs all of them, anyone else only the teams
+# they are in themselves. Superusers give anything; nobody else makes superusers.
+ROLE_GRANTS = {
+    GroupRole.ROLE_PROVINCE_ADMIN: (
+        GroupRole.ROLE_PROVINCE_ADMIN,
+        GroupRole.ROLE_AREA_IT_TEAM,
+        GroupRole.ROLE_FIELD_STAFF,
+        GroupRole.ROLE_APPROVER,
+        GroupRole.ROLE_LEADER,
+        GroupRole.ROLE_COMMUNICATIONS,
+    ),
+    GroupRole.ROLE_AREA_IT_TEAM: (GroupRole.ROLE_AREA_IT_TEAM, GroupRole.ROLE_FIELD_STAFF),
+}
+ROLES_STAFFING_ALL_TEAMS = (GroupRole.ROLE_PROVINCE_ADMIN,)
+
+
+def groups_grantable(*, user) -> QuerySet[Group]:
+    """The groups ``user`` may give to (and take from) the users they manage."""
+    if user.is_superuser:
+        return Group.objects.all()
+    own_roles = set(GroupRole.objects.filter(group__user=user).values_list("role", flat=True))
+    roles = {granted for role in own_roles for granted in ROLE_GRANTS.get(role, ())}
+    teams = Q(product_role__isnull=True) & (
+        Q() if own_roles & set(ROLES_STAFFING_ALL_TEAMS) else Q(pk__in=user.groups.values("pk"))
+    )
+    return Group.objects.filter(Q(product_role__role__in=roles) | teams) if roles else Group.objects.none()

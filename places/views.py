@@ -8,6 +8,7 @@ from wagtail.admin.panels import FieldPanel, FieldRowPanel, ObjectList
 from wagtail.admin.ui.menus import MenuItem
 from wagtail.admin.ui.tables import Column
 from wagtail.admin.views import generic
+from wagtail.admin.views.generic import history, usage
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 from wagtail.admin.widgets import Button
 from wagtail.log_actions import log
@@ -28,11 +29,20 @@ class ScopedViewMixin:
     def scoped(self, queryset):
         return scope_queryset(queryset, user=self.request.user, area_field=self.area_field)
 
-    def get_object(self, queryset=None):
-        obj = super().get_object(queryset)
+    def get_object(self, *args, **kwargs):
+        obj = super().get_object(*args, **kwargs)
         if not is_in_scope(obj, user=self.request.user, area_field=self.area_field):
             raise Http404
         return obj
+
+
+def scoped_views(area_field: str) -> tuple:
+    """Scoped (history, usage, copy) views: the generic views that show one object besides its
+    edit, delete and inspect views. Without them another district's object, its log and what
+    refers to it would open by id."""
+    views = (history.HistoryView, usage.UsageView, generic.CopyView)
+    attrs = {"area_field": area_field}
+    return tuple(type(f"Scoped{view.__name__}", (ScopedViewMixin, view), attrs) for view in views)
 
 
 class ScopedIndexView(ListingExportMixin, ScopedViewMixin, generic.IndexView):
@@ -87,6 +97,7 @@ class AreaInspectView(ScopedViewMixin, generic.InspectView):
 
 class AreaViewSet(ModelViewSet):
     model = Area
+    history_view_class, usage_view_class, copy_view_class = scoped_views(area_field="")
     icon = "site"
     menu_label = _("Areas")
     name = "areas"
@@ -172,6 +183,7 @@ class PlaceInspectView(ScopedViewMixin, generic.InspectView):
 
 class PlaceViewSet(ModelViewSet):
     model = Place
+    history_view_class, usage_view_class, copy_view_class = scoped_views(area_field="area")
     icon = "pick"
     menu_label = _("Places")
     name = "places"

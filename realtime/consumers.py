@@ -8,7 +8,10 @@ What the server sends (JSON):
 - ``{"type": "error", "reason": ..., "message": <translated>, ...the request}`` when a
   request is refused (an area outside the scope reads as unknown, as the API's 404 does);
 - every event ``realtime.publish`` sends to a joined group (with ``area``, ``seq``,
-  ``origin``), and every notice sent to the user.
+  ``origin``), and every notice sent to the user;
+- a hello again, with the same areas and their current numbers, when the channel layer lost
+  Redis and got it back (realtime/layers.py): events sent meanwhile did not arrive, and a
+  client behind those numbers refetches its snapshot, as after a reconnect.
 
 Subscriptions add up: a page that drills down from the province to a district subscribes to
 the district, and unsubscribes from the province if it no longer wants its events. Each copy
@@ -19,7 +22,6 @@ import asyncio
 import json
 import logging
 
-from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -37,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 # Application close codes (4000-4999): the client tells "log in again" from a dropped line.
 CLOSE_UNAUTHENTICATED = 4401
+# The channel layer cannot reach Redis: WebSocket's "try again later"; the client reconnects.
+CLOSE_TRY_AGAIN_LATER = 1013
 # A page needs a few areas at once (its own, the one it drilled into); more is a runaway client.
 MAX_AREAS_PER_SOCKET = 20
 AREA_CODE_MAX_LENGTH = 32  # places.Area.code
@@ -44,12 +48,14 @@ AREA_CODE_MAX_LENGTH = 32  # places.Area.code
 REASON_BAD_REQUEST = "bad_request"
 REASON_UNKNOWN_AREA = "unknown_area"
 REASON_TOO_MANY_AREAS = "too_many_areas"
+REASON_UNAVAILABLE = "unavailable"
 NOT_JSON_OBJECT = _('Send a JSON object such as {"subscribe": "<area code>"}.')
 UNKNOWN_REQUEST = _('Unknown request: use "subscribe" or "unsubscribe".')
 BAD_AREA_CODE = _("An area code is a short text.")
 TOO_MANY_AREAS = _("Too many areas on one connection.")
 # The same answer for an area that does not exist and one outside the scope (as the API's 404).
 UNKNOWN_AREA = _("No such area in your scope.")
+LIVE_UNAVAILABLE = _("Live updates are paused for a moment; ask again shortly.")
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
@@ -64,19 +70,28 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.language, root_codes = await database_sync_to_async(_user_language_and_roots)(user)
         self.user_channel_group = user_group(user.pk)
         self.area_codes: list[str] = []
-        await self.channel_layer.group_add(self.user_channel_group, self.channel_name)
-        await self.accept()
-        areas = await self._join_areas(root_codes)
+        try:
+            await self.channel_layer.group_add(self.user_channel_group, self.channel_name)
+            await self.accept()
+            areas = await self._join_areas(root_codes)
+        except (RedisError, OSError):
+            logger.warning("Live socket refused for now: the channel layer cannot reach Redis.")
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+            return
         await self.send_json({"type": "hello", "user": user.get_username(), "areas": areas})
         self.membership_refresh = asyncio.create_task(self._refresh_memberships())
 
     async def disconnect(self, code):
         if getattr(self, "membership_refresh", None):
             self.membership_refresh.cancel()
+        groups = [area_group(code) for code in getattr(self, "area_codes", [])]
         if hasattr(self, "user_channel_group"):
-            await self.channel_layer.group_discard(self.user_channel_group, self.channel_name)
-        for area_code in getattr(self, "area_codes", []):
-            await self.channel_layer.group_discard(area_group(area_code), self.channel_name)
+            groups.append(self.user_channel_group)
+        try:
+            for group in groups:
+                await self.channel_layer.group_discard(group, self.channel_name)
+        except (RedisError, OSError):
+            pass  # Redis is down: its memberships expire (group_expiry), or went with it
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         """JSON requests only; anything else gets an error, not a dropped connection."""
@@ -108,7 +123,14 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if not await database_sync_to_async(_area_visible)(self.scope["user"], area_code):
             await self._refuse(REASON_UNKNOWN_AREA, UNKNOWN_AREA, **request)
             return
-        await self.send_json({"type": "subscribed", "areas": await self._join_areas([area_code])})
+        try:
+            areas = await self._join_areas([area_code])
+        except (RedisError, OSError):
+            # Not joined: the hello that follows Redis' return lists the areas without it,
+            # and the client asks again (live.js ensureJoined).
+            await self._refuse(REASON_UNAVAILABLE, LIVE_UNAVAILABLE, **request)
+            return
+        await self.send_json({"type": "subscribed", "areas": areas})
 
     async def unsubscribe(self, area_code):
         if not _looks_like_area_code(area_code):
@@ -122,6 +144,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def live_event(self, message):
         await self.send_json(message["event"])
 
+    async def layer_reconnected(self, message):
+        """The layer had lost Redis and joined this socket's groups again: whatever was sent
+        meanwhile is lost, so say where each area is now (realtime/layers.py)."""
+        areas = await database_sync_to_async(sequence.current_many)(self.area_codes)
+        await self.send_json({"type": "hello", "user": self.scope["user"].get_username(), "areas": areas})
+
     async def _join_areas(self, area_codes: list[str]) -> dict[str, int]:
         """Join the groups first, then read the seqs: an event sent in between arrives with a
         seq the client already knows and is skipped, rather than being missed unnoticed."""
@@ -129,7 +157,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             if area_code not in self.area_codes:
                 await self.channel_layer.group_add(area_group(area_code), self.channel_name)
                 self.area_codes.append(area_code)
-        return await sync_to_async(sequence.current_many, thread_sensitive=False)(area_codes)
+        return await database_sync_to_async(sequence.current_many)(area_codes)
 
     async def _refresh_memberships(self):
         """The layer forgets a group member after ``group_expiry`` (a crashed server cannot say

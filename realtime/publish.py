@@ -14,9 +14,12 @@ import logging
 import os
 import re
 import threading
+from collections import Counter
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from channels_redis.core import RedisChannelLayer
+from django.db import DatabaseError
 from redis import RedisError
 
 from . import sequence
@@ -73,20 +76,38 @@ def publish_many(events: list[tuple[object, dict]]) -> list[dict[str, int]]:
             logger.warning("Live event %s for an unknown area %r not sent.", event["type"], area)
     wanted = [(chains[getattr(area, "pk", None) or str(area)], event) for area, event in events]
     try:
-        seqs = [sequence.next_many(codes) if codes else {} for codes, _event in wanted]
-        messages = [
-            message
-            for (codes, event), numbers in zip(wanted, seqs, strict=True)
-            if codes
-            for message in _messages(event, origin=codes[-1], seqs=numbers)
-        ]
+        seqs = _numbers([codes for codes, _event in wanted])
+    except DatabaseError:
+        logger.exception("Live events (%d) not sent: no sequence numbers.", len(events))
+        return [{} for _pair in events]
+    messages = [
+        message
+        for (codes, event), numbers in zip(wanted, seqs, strict=True)
+        if codes
+        for message in _messages(event, origin=codes[-1], seqs=numbers)
+    ]
+    try:
         if messages:
             _run(_send_all(messages))
-    except (RedisError, OSError):
-        # Clients will see the gap in seq (or reconnect) and refetch: nothing is lost for good.
+    except (RedisError, OSError, TimeoutError):
+        # The numbers are taken: clients see the gap in seq (or the hello after the layer came
+        # back, or a reconnect) and refetch, so nothing is lost for good.
         logger.exception("Live events (%d) not sent.", len(events))
         return [{} for _pair in events]
     return seqs
+
+
+def _numbers(chains: list[list[str]]) -> list[dict[str, int]]:
+    """Each chain's next number per area, in the order of ``chains``, from one reservation."""
+    counts = Counter(code for codes in chains for code in codes)
+    last = sequence.reserve(counts)
+    following = {code: last[code] - count + 1 for code, count in counts.items()}
+    numbers = []
+    for codes in chains:
+        numbers.append({code: following[code] for code in codes})
+        for code in codes:
+            following[code] += 1
+    return numbers
 
 
 def area_chain_codes(area) -> list[str]:
@@ -125,7 +146,7 @@ SEND_TIMEOUT_SECONDS = 10
 
 def _run(coroutine) -> None:
     layer = get_channel_layer()
-    if layer is None or not type(layer).__module__.startswith("channels_redis."):
+    if not isinstance(layer, RedisChannelLayer):
         async_to_sync(_await)(coroutine)
         return
     asyncio.run_coroutine_threadsafe(coroutine, _publishing_loop()).result(timeout=SEND_TIMEOUT_SECONDS)
@@ -151,4 +172,10 @@ async def _send_all(messages: list[tuple[str, dict]]) -> None:
     if layer is None:
         return
     for group, message in messages:
-        await layer.group_send(group, message)
+        try:
+            await layer.group_send(group, message)
+        except (RedisError, OSError):
+            # After a Redis restart the first command on each pooled connection fails (the
+            # pool cannot know the server went away); the second gets a fresh connection. A
+            # Redis still down fails again, and the caller logs it.
+            await layer.group_send(group, message)

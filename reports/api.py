@@ -13,6 +13,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
+from audit.services import access_record
 from forms_engine.api import caller
 from realtime import sequence
 
@@ -103,11 +104,21 @@ def map_cases(request, params: Query[MapParams]):
     place = selectors.area_for(user=user, code=params.area)
     if place is None:
         return no_such_area()
-    return {
-        "type": "FeatureCollection",
-        "features": selectors.case_features(place, days, shown),
-        "seq": sequence.current(place.code),
-    }
+    # The number first, then the data: the data then hold at least every event up to it (an
+    # event is sent after its commit), so a page that applies the events after it misses none.
+    seq = sequence.current(place.code)
+    features = selectors.case_features(place, days, shown)
+    # Points of persons (ids, levels, dates): a view of personal data, audited.
+    access_record(
+        request=request,
+        user=user,
+        action="view",
+        kind="map_case",
+        object_id=place.code,
+        area=place,
+        detail=f"features={len(features)}; layers={','.join(sorted(shown))}; {days.start}..{days.end}",
+    )
+    return {"type": "FeatureCollection", "features": features, "seq": seq}
 
 
 @router.get(
@@ -125,8 +136,5 @@ def map_areas(request, params: Query[RangeParams]):
     place = selectors.public_area(params.area)
     if place is None:
         return no_such_area()
-    return {
-        "type": "FeatureCollection",
-        "features": selectors.area_features(place, days),
-        "seq": sequence.current(place.code),
-    }
+    seq = sequence.current(place.code)  # before the data, as in map_cases
+    return {"type": "FeatureCollection", "features": selectors.area_features(place, days), "seq": seq}

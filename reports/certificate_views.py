@@ -23,6 +23,7 @@ from django.utils import translation
 from django.views.decorators.http import require_GET
 from wagtail.admin.auth import require_admin_access
 
+from audit.services import access_record
 from forms_engine.ratelimit import client_ip, rate_limit_hit
 from places.selectors import area_scope
 from tracing.models import TestRequest as SampleRequest
@@ -99,6 +100,14 @@ def _issue(request, read_facts, *, person_id: int):
         facts, issued_by=_issued_by(request.user), base_url=_public_base(request)
     )
     logger.info("certificate %s-%s issued by user %s", facts.kind, facts.object_id, request.user.pk)
+    access_record(
+        request=request,
+        action="print",
+        kind="certificate",
+        object_id=f"{facts.kind}-{facts.object_id}",
+        area=facts.person.home_area_id,
+        detail=f"person={person_id}",
+    )
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{FILE_NAMES[facts.kind] % facts.object_id}"'
     response["Cache-Control"] = "private, no-store"  # personal data: no cache keeps a copy

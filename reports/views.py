@@ -21,16 +21,18 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
+from wagtail.admin.admin_url_finder import NullAdminURLFinder
 from wagtail.admin.ui.tables import Column, DateColumn
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.documents.api.admin.views import DocumentsAdminAPIViewSet
 
 from places.forms import scoped_area_field
 from places.selectors import scope_queryset
 
 from .models import SituationReport
 from .selectors import COMMUNE_DEPTH, MAX_DAYS
-from .situation_jobs import progress_of, situation_report_request
+from .situation_jobs import COLLECTION_NAME, progress_of, situation_report_request
 
 VIEW, ADD = "reports.view_situationreport", "reports.add_situationreport"
 DATE_IN_FUTURE = gettext_lazy("A report can be made for today or an earlier day only.")
@@ -207,8 +209,25 @@ def document_refused(document, request) -> bool:
     situation report's that the user may not see (``before_serve_document`` hook)."""
     reports = SituationReport.objects.filter(document=document)
     if not reports.exists():
-        return False
+        # A report's document that lost its report (a failed replacement) is nobody's to read.
+        return document.collection.name == COLLECTION_NAME and not request.user.is_superuser
     return not reports_visible_to(request.user).filter(document=document).exists()
+
+
+def documents_visible_to(queryset, user):
+    """``queryset`` of documents without the situation reports' that the user may not see."""
+    hidden = SituationReport.objects.filter(document__isnull=False).exclude(
+        pk__in=reports_visible_to(user).values("pk")
+    )
+    return queryset.exclude(pk__in=hidden.values("document_id"))
+
+
+class ScopedDocumentsAdminAPIViewSet(DocumentsAdminAPIViewSet):
+    """The admin API's documents (/admin/api/main/documents/), which would list every report's
+    PDF by title to anyone logged in: a report outside the user's area answers 404 there too."""
+
+    def get_queryset(self):
+        return documents_visible_to(super().get_queryset(), self.request.user)
 
 
 class SituationReportViewSet(ModelViewSet):
@@ -239,6 +258,9 @@ class SituationReportViewSet(ModelViewSet):
         return super().get_common_view_kwargs(
             **{"add_url_name": None, "edit_url_name": None, "delete_url_name": None, **kwargs}
         )
+
+    # No edit or detail page: Wagtail's links to a report (in an area's "usage") are left out.
+    url_finder_class = NullAdminURLFinder
 
     def get_urlpatterns(self):
         return [

@@ -7,7 +7,7 @@ from wagtail import hooks
 from workflows.queues import queues_are_synchronous
 
 from .situation_jobs import situation_reports_due
-from .views import SituationReportViewSet, document_refused
+from .views import ScopedDocumentsAdminAPIViewSet, SituationReportViewSet, document_refused
 
 
 @hooks.register("register_admin_viewset")
@@ -21,6 +21,12 @@ def situation_report_documents_in_scope(document, request):
     report's own download is."""
     if document_refused(document, request):
         raise Http404
+
+
+# After wagtail.documents' own hook (order 0), whose endpoint this one replaces.
+@hooks.register("construct_admin_api", order=100)
+def situation_report_documents_in_scope_api(router):
+    router.register_endpoint("documents", ScopedDocumentsAdminAPIViewSet)
 
 
 @hooks.register("construct_homepage_panels")

@@ -50,20 +50,36 @@ def postgres(settings):
     )
 
 
-@pytest.fixture
-def wagtail_root(db):
-    """Wagtail's default locale and root page, as its migrations create them.
-
-    A transactional test's flush removes them for the tests after it; this puts them back.
-    """
+def wagtail_baseline_ensure():
+    """Wagtail's default locale, root page and root collection, as its migrations make them;
+    returns the root page."""
     from django.conf import settings
-    from wagtail.models import Locale, Page
+    from wagtail.models import Collection, Locale, Page
 
     locale, _ = Locale.objects.get_or_create(language_code=settings.LANGUAGE_CODE)
+    if Collection.get_first_root_node() is None:
+        Collection.add_root(name="Root")
     root = Page.get_first_root_node()
     if root is None:
         root = Page.add_root(title="Root", slug="root", locale=locale)
     return root
+
+
+@pytest.fixture
+def wagtail_root(db):
+    """Wagtail's root page (and locale and root collection)."""
+    return wagtail_baseline_ensure()
+
+
+@pytest.fixture(autouse=True)
+def _wagtail_baseline(request):
+    """A transactional test's flush empties every table, Wagtail's locale, root page and root
+    collection too. Run alone, pytest-django runs those tests last; two workers (pytest-xdist)
+    take whole files, so a database test may follow one in the same process: each database
+    test starts with them there."""
+    if "_django_db_helper" in request.fixturenames or request.node.get_closest_marker("django_db"):
+        request.getfixturevalue("_django_db_helper")
+        wagtail_baseline_ensure()
 
 
 @pytest.fixture

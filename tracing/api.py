@@ -1,13 +1,15 @@
 """/api/v1/ endpoints of tracing: a case's chain of contacts, scoped to the caller's area.
 
 Authentication is the forms API's (bearer token, or session plus CSRF for writes). A case
-outside the caller's area answers 404, never 403: its existence is not disclosed. The chain
+outside the caller's area, or asked for by a caller without the right to view persons, answers
+404, never 403: its existence is not disclosed. The chain
 may reach persons outside the area; they appear with their id and level only.
 """
 
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
+from audit.services import access_record
 from forms_engine.api import caller
 
 from .classify import chain
@@ -15,6 +17,7 @@ from .models import MAX_DEGREE
 from .selectors import persons_visible_to
 
 router = Router(tags=["tracing"])
+VIEW_PERSONS = "tracing.view_person"
 
 
 class AreaRef(Schema):
@@ -66,12 +69,22 @@ def case_chain(request, case_id: int, params: Query[ChainParams]):
     user, _token = caller(request)
     if not user.is_authenticated:
         return Status(401, {"detail": _("Log in or send a bearer token.")})
-    if not persons_visible_to(user).filter(pk=case_id).exists():
+    # Without the right to see persons no case exists for this caller, whatever its area.
+    may_see = user.has_perm(VIEW_PERSONS) and persons_visible_to(user).filter(pk=case_id).exists()
+    if not may_see:
         return Status(404, {"detail": _("No such case.")})
     graph = chain(case_id, depth=params.depth)
     node_ids = [node["id"] for node in graph["nodes"]]
     visible = set(persons_visible_to(user).filter(pk__in=node_ids).values_list("pk", flat=True))
     graph["nodes"] = [node if node["id"] in visible else redacted(node) for node in graph["nodes"]]
+    access_record(
+        request=request,
+        user=user,
+        action="view",
+        kind="chain",
+        object_id=case_id,
+        detail=f"nodes={len(graph['nodes'])}; depth={params.depth or ''}",
+    )
     return graph
 
 

@@ -7,4 +7,7 @@ class TracingConfig(AppConfig):
     verbose_name = _("Tracing")
 
     def ready(self):
-        from . import handlers  # noqa: F401 - registers the outbox handlers
+        from . import (
+            handlers,  # noqa: F401 - registers the outbox handlers
+            retention,  # noqa: F401 - registers the scheduler's retention pass
+        )

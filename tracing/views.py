@@ -6,13 +6,16 @@ outside the user's area answers 404, as if it did not exist. Actions are POSTs w
 each behind the permission it needs.
 """
 
+import json
+
 import django_filters
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
@@ -21,12 +24,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
+from wagtail.admin.admin_url_finder import ModelAdminURLFinder
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, ObjectList
 from wagtail.admin.ui.tables import Column, DateColumn, TitleColumn
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 
+from audit.services import access_record
 from forms_engine.exports import ListingExportMixin
 from places.forms import AreaChoiceField
 from places.models import Area, Place
@@ -48,6 +53,7 @@ from .models import (
     QuarantineRule,
     TestRequest,
 )
+from .person_export import person_data
 
 # --- Shared pieces -------------------------------------------------------------------------
 
@@ -69,6 +75,13 @@ class ReadOnlyViewSet(ModelViewSet):
             path("results/", self.index_results_view, name="index_results"),
             path("inspect/<int:pk>/", self.inspect_view, name="inspect"),
         ]
+
+    @property
+    def url_finder_class(self):
+        """Wagtail's links to one of these rows (e.g. in an area's "usage") go to its detail
+        page: with no edit view, the default finder's link fails (a 500 on that page)."""
+        inspect = self.get_url_name("inspect")
+        return type("InspectURLFinder", (ModelAdminURLFinder,), {"edit_url_name": inspect})
 
 
 class ScopedQuerysetMixin:
@@ -208,6 +221,15 @@ class PersonInspectView(ScopedInspectView):
     scoped = staticmethod(selectors.persons_visible_to)
     template_name = "tracing/admin/person_inspect.html"
 
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        # A person's page is personal data shown: audited (audit/services.py).
+        person = self.object
+        access_record(
+            request=request, action="view", kind="person", object_id=person.pk, area=person.home_area_id
+        )
+        return response
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
@@ -284,6 +306,29 @@ def person_merge_undo(request, pk: int):
     return redirect("persons:inspect", merge.kept_id)
 
 
+def person_export(request, pk: int):
+    """Everything held about the person, as a JSON download, for their own request
+    (tracing/person_export.py); recorded in the audit trail."""
+    _require(request, "tracing.view_person")
+    person = get_object_or_404(
+        selectors.persons_visible_to(request.user).select_related("home_area", "workplace"), pk=pk
+    )
+    body = json.dumps(person_data(person), cls=DjangoJSONEncoder, ensure_ascii=False, indent=1)
+    access_record(
+        request=request,
+        action="export",
+        kind="person_data",
+        object_id=person.pk,
+        area=person.home_area,
+        outcome="exported",
+        detail="json",
+    )
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="person-{person.pk}.json"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def _quarantine_label(person) -> str:
     return _("In quarantine") if getattr(person, "in_quarantine", False) else "—"
 
@@ -327,6 +372,7 @@ class PersonViewSet(ReadOnlyViewSet):
             *super().get_urlpatterns(),
             path("level/<int:pk>/", person_level, name="level"),
             path("merge-undo/<int:pk>/", person_merge_undo, name="merge_undo"),
+            path("export/<int:pk>/", person_export, name="export_data"),
         ]
 
 

@@ -22,6 +22,7 @@ from wagtail.models import Page, TaskState
 from forms_engine.models import FormPage, Submission
 from places.models import Area, GroupRole
 from places.selectors import scope_roots
+from workflows.tasks import submission_in_scope
 
 from .models import DashboardPage, MapPage, PublicMapPage
 
@@ -70,7 +71,8 @@ class InboxCountsPanel(RoleHomePanel):
 
 def inbox_counts(*, user) -> list[InboxRow]:
     """The task states the user may act on now, counted per form, the longest waiting first."""
-    states = TaskState.objects.reviewable_by(user)
+    # In the user's area only, whatever the task type (a stock group approval knows no areas).
+    states = TaskState.objects.reviewable_by(user).filter(submission_in_scope(user))
     submission_type = ContentType.objects.get_for_model(Submission)
     form_of_state = Submission.objects.filter(
         pk=Cast(OuterRef("workflow_state__object_id"), BigIntegerField())

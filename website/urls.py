@@ -8,15 +8,24 @@ from wagtail.documents import urls as wagtaildocs_urls
 from forms_engine import entry, pwa
 from reports import certificate_views
 
-from . import views
+from . import health, scope, views
 from .api import api_v1, content_api
 
 urlpatterns = [
+    # For the proxy or orchestrator: 200 while the database answers (website/health.py).
+    path("health/", health.health, name="health"),
     # Django's admin, for django-rq's views of queues, workers and failed jobs (superusers only).
     path("django-admin/", admin.site.urls),
     # Certificates (reports/certificate_views.py): printed by staff in the admin, verified by anyone.
     path("admin/certificates/", include((certificate_views.staff_urlpatterns, "certificates"))),
     path("verify/<str:token>/", certificate_views.certificate_verify, name="certificate_verify"),
+    # Before Wagtail's own pattern, which it shadows: the editors' ping, scoped (website/scope.py).
+    path(
+        "admin/editing-sessions/ping/<str:app_label>/<str:model_name>/<str:object_id>/<int:session_id>/",
+        scope.editing_session_ping,
+    ),
+    # Wagtail's site history and workflow reports, scoped (website/scope.py); before its own.
+    *scope.report_urlpatterns(),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("api/v1/", api_v1.urls),

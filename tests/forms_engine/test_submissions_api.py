@@ -117,9 +117,10 @@ class TestContract:
         elsewhere = Area.add_root(code="01", name="Thành phố Hà Nội", level_label="Thành phố")
         stranger = make_user("hanoi", area=elsewhere)
         _token, plaintext = APIToken.create_token(user=stranger, name="x")
+        # 404, not 401: a form outside the caller's area does not exist for them (issue 9).
         assert (
             post(make_client(), checkpoint_form, VALID, HTTP_AUTHORIZATION=f"Bearer {plaintext}").status_code
-            == 401
+            == 404
         )
 
     def test_picked_area_outside_the_officers_area_is_refused(self, make_client, checkpoint_form, bearer):

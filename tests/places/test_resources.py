@@ -109,3 +109,35 @@ def test_users_get_an_area_of_the_importers_and_no_one_elses_account_changes(imp
     assert not volunteer.has_usable_password()
     outsider.refresh_from_db()
     assert outsider.first_name == "Test" and outsider.area_scope.area.code == "568"
+
+
+def test_users_get_the_groups_the_importer_may_give_and_no_more(imported, area_tree, make_user):
+    """An area IT team gives field staff (a role it may give) but not province admin; a user
+    holding a group it may not give is not its to change; an empty cell keeps the groups."""
+    from django.contrib.auth.models import Group
+
+    from places.roles import roles_ensure
+
+    groups = roles_ensure()
+    field_staff, province_admin = groups[GroupRole.ROLE_FIELD_STAFF], groups[GroupRole.ROLE_PROVINCE_ADMIN]
+    approver = make_user("pd.camlam", area=area_tree["cam_lam"], role=GroupRole.ROLE_APPROVER)
+    kept = make_user("tnv.camduc", area=area_tree["cam_duc"], role=GroupRole.ROLE_FIELD_STAFF)
+    header = ["username", "first_name", "last_name", "email", "area", "groups"]
+    rows = [
+        ["tnv.suoitan", "Sinh viên", "Suối Tân", "", "22711", field_staff.name],
+        ["qt.suoitan", "Quản", "Trị", "", "22711", f"{field_staff.name}; {province_admin.name}"],
+        ["pd.camlam", "Đổi", "Quyền", "", "570", field_staff.name],  # holds a role it may not give
+        ["tnv.khongnhom", "Sinh viên", "Không nhóm", "", "22711", "Nhóm không có"],
+        ["tnv.camduc", "Test", "User", "", "22453", ""],  # empty: groups unchanged
+    ]
+    checked, job = imported("users", table(header, rows))
+
+    assert checked == (1, 1, 0, 3), job.errors  # tnv.camduc: names updated, groups kept
+    messages = {error["row"]: error["message"] for error in job.errors}
+    assert province_admin.name in messages[3] and "Nhóm không có" in messages[5]
+    volunteer = get_user_model().objects.get(username="tnv.suoitan")
+    assert list(volunteer.groups.all()) == [field_staff]
+    assert not get_user_model().objects.filter(username__in=["qt.suoitan", "tnv.khongnhom"]).exists()
+    assert set(approver.groups.all()) == {groups[GroupRole.ROLE_APPROVER]}
+    assert list(kept.groups.all()) == [field_staff]
+    assert Group.objects.filter(name=field_staff.name).count() == 1

@@ -23,8 +23,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(autouse=True)
 def on_redis(redis_url):
-    """These tests are about the channels_redis layer and the shared Redis counters."""
-    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    """These tests are about the channels_redis layer (realtime.layers) and the shared counters."""
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "realtime.layers.RedisChannelLayer"
 
 
 @pytest.fixture

@@ -1,38 +1,48 @@
-"""Per-area sequence numbers: shared through Redis with channels_redis, in-process otherwise."""
+"""Per-area sequence numbers: kept in the database, shared by every process, whatever the
+channel layer (they outlive a Redis restart: tests/faults/test_faults_redis_restart.py)."""
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
+from django.db import connection
 
 from realtime import publish, sequence
+from realtime.models import AreaSequence
+from realtime.publish import publish_many
 from tests.realtime.sockets import connected, headers_for
 
 IN_MEMORY = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 
 def fresh_code() -> str:
-    """An area code no earlier run has counted (Redis keeps counters between test runs)."""
     return f"t-{uuid.uuid4().hex[:12]}"
 
 
 def take_many(code: str, times: int) -> list[int]:
+    def take(_):
+        try:
+            return sequence.next(code)
+        finally:
+            connection.close()  # each thread's own connection, or the test database stays in use
+
     with ThreadPoolExecutor(max_workers=8) as pool:
-        return list(pool.map(lambda _: sequence.next(code), range(times)))
+        return list(pool.map(take, range(times)))
 
 
-def test_redis_counters_are_shared_and_never_repeat(redis_url):
-    assert sequence.counters().__class__.__name__ == "_RedisCounters"
+@pytest.mark.django_db(transaction=True)
+def test_numbers_are_shared_by_every_connection_and_never_repeat():
     code = fresh_code()
     assert sequence.current(code) == 0
     assert sorted(take_many(code, 200)) == list(range(1, 201))
     assert sequence.current(code) == 200
-    # Another process sees the same number: it reads the same Redis key.
-    assert int(sequence._redis(redis_url).get(sequence.KEY_PREFIX + code)) == 200
+    # What another process reads: the row, not anything this process keeps.
+    assert AreaSequence.objects.get(code=code).value == 200
 
 
-def test_next_many_takes_one_number_per_area(redis_url):
+@pytest.mark.django_db
+def test_next_many_takes_one_number_per_area():
     first, second = fresh_code(), fresh_code()
     sequence.next(first)
     assert sequence.next_many([first, second]) == {first: 2, second: 1}
@@ -40,17 +50,29 @@ def test_next_many_takes_one_number_per_area(redis_url):
     assert sequence.current_many([first, second, never_used]) == {first: 2, second: 1, never_used: 0}
 
 
-def test_without_redis_the_counters_live_in_the_process(settings):
+@pytest.mark.django_db
+def test_reserve_takes_a_run_of_numbers_in_one_statement(django_assert_num_queries):
+    code, other = fresh_code(), fresh_code()
+    sequence.next(code)
+    with django_assert_num_queries(1):
+        assert sequence.reserve({code: 3, other: 1, fresh_code(): 0}) == {code: 4, other: 1}
+
+
+@pytest.mark.django_db
+def test_a_batch_of_events_gets_consecutive_numbers_per_area(settings, area_tree):
+    """Two events in one village: each area above it counts both, in the batch's order."""
     settings.CHANNEL_LAYERS = IN_MEMORY
-    assert sequence.counters() is sequence._in_process
-    code = fresh_code()
-    assert sorted(take_many(code, 200)) == list(range(1, 201))
-    assert sequence.current_many([code, fresh_code()])[code] == 200
+    before = sequence.current_many(["56", "570", "22711"])
+    first, second = publish_many(
+        [(area_tree["suoi_tan"], {"type": "counts.changed"}), ("22711", {"type": "case.new"})]
+    )
+    assert first == {code: before[code] + 1 for code in ("56", "570", "22711")}
+    assert second == {code: before[code] + 2 for code in ("56", "570", "22711")}
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_embedded_mode_delivers_through_the_in_memory_layer(settings, area_tree, make_user):
-    """`make run` without Redis: one process, the in-memory layer, in-process counters."""
+    """`make run` without Redis: one process, the in-memory layer, the same counters."""
     settings.CHANNEL_LAYERS = IN_MEMORY
     headers = headers_for(make_user("camlam", area=area_tree["cam_lam"]))
 

@@ -74,7 +74,7 @@ class TestRedisUrl:
         env = {"REDIS_URL": self.URL}
         assert all(q["URL"] == self.URL and q.get("ASYNC", True) for q in rq_queues_config(env).values())
         layer = channel_layers_config(env)["default"]
-        assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+        assert layer["BACKEND"] == "realtime.layers.RedisChannelLayer"  # channels_redis, groups restored
         assert layer["CONFIG"]["hosts"] == [self.URL]
         assert caches_config(env)["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
 
@@ -109,7 +109,7 @@ def test_variables_reach_the_loaded_settings():
         },
     )
     assert services["db"] == "django.db.backends.postgresql"
-    assert services["layer"] == "channels_redis.core.RedisChannelLayer"
+    assert services["layer"] == "realtime.layers.RedisChannelLayer"
     assert services["cache"] == "django.core.cache.backends.redis.RedisCache"
     assert services["rq_async"] is True
     assert services["hosts"] == ["desk.example.vn"]

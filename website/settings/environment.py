@@ -6,6 +6,7 @@ every variable without reloading Django. ``base.py`` calls them with ``os.enviro
 
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 
@@ -68,13 +69,14 @@ def rq_queues_config(env: Mapping[str, str]) -> dict:
 
 
 def channel_layers_config(env: Mapping[str, str]) -> dict:
-    """channels_redis on ``REDIS_URL``, else the in-memory layer of one process."""
+    """channels_redis on ``REDIS_URL`` (with its groups restored after a Redis restart:
+    realtime/layers.py), else the in-memory layer of one process."""
     url = env.get("REDIS_URL")
     if not url:
         return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     return {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "realtime.layers.RedisChannelLayer",
             "CONFIG": {
                 "hosts": [url],
                 "prefix": CHANNEL_LAYER_PREFIX,
@@ -112,3 +114,12 @@ def env_required(env: Mapping[str, str], name: str) -> str:
     if not value:
         raise ImproperlyConfigured(f"{name} must be set in the environment for production.")
     return value
+
+
+def tile_origins(tile_url: str) -> list[str]:
+    """The CSP source of a tile URL template: its scheme and host ({s} subdomains as a wildcard);
+    none for a path on our own site."""
+    parts = urlsplit(tile_url.replace("{s}", "*"))
+    if not parts.scheme or not parts.netloc:
+        return []
+    return [f"{parts.scheme}://{parts.netloc}"]

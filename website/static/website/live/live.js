@@ -164,11 +164,17 @@
       }
     }
 
-    /** The groups joined and the seq each one is at: behind it, read the snapshot again. */
+    /** The groups joined and the seq each one is at: behind it, read the snapshot again. A
+     * number below ours means the numbering started again (a new database): read it too. The
+     * server says hello again, on the same socket, after its channel layer lost Redis. */
     serverAt(areas) {
       Object.entries(areas || {}).forEach(([code, seq]) => {
         this.joined.add(code);
         if (code !== this.area) return;
+        if (this.seq !== null && seq < this.seq) {
+          this.seq = null;
+          this.expected = 0;
+        }
         this.expected = Math.max(this.expected, seq);
         if (!this.syncing && (this.seq === null || seq > this.seq)) this.resync();
       });
