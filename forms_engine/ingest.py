@@ -55,7 +55,14 @@ from .intake import (
     validator_for,
 )
 from .models import Submission, Upload
-from .ratelimit import place_rate_limit_hit, rate_limit_hit, token_failure_record, token_failures_blocked
+from .ratelimit import (
+    counters,
+    place_rate_limit_hit,
+    rate_limit_hit,
+    token_failure_record,
+    token_failures_blocked,
+    token_failures_window,
+)
 from .selectors import form_access, live_form, live_form_cached
 from .services import SubmissionOutcome, submission_after_commit, submission_companions, submission_prepare
 from .validation import Found, References
@@ -233,7 +240,38 @@ async def rate_limit_hit_async(ip: str) -> int | None:
 
 
 async def token_guessing(scope) -> int | None:
-    return await sync_to_async(token_failures_blocked, thread_sensitive=False)(client_ip(scope))
+    """ratelimit.token_failures_blocked without leaving the event loop. Every bearer-token
+    submission asks it, and a thread for each (sync_to_async) made the loop and the threads
+    fight for the GIL: a third of the lane's throughput. Redis down: no check (the failures
+    could not have been counted either), rather than no submissions."""
+    ip = client_ip(scope)
+    redis = counters_redis()
+    if redis is None:  # a cache without Redis (local memory): in this process, no I/O
+        return token_failures_blocked(ip)
+    limit, key, seconds_left = token_failures_window(ip)
+    try:
+        count = await redis.get(counters().make_and_validate_key(key))
+    except Exception:
+        logger.warning("token failure counter unreadable", exc_info=True)
+        return None
+    return seconds_left if int(count or 0) >= limit else None
+
+
+_redis_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # event loop -> client
+
+
+def counters_redis():
+    """This event loop's asyncio client of the Redis the counters' cache uses, or None."""
+    cache = settings.CACHES["default"]
+    if not cache["BACKEND"].endswith("RedisCache"):
+        return None
+    loop = asyncio.get_running_loop()
+    if loop not in _redis_clients:
+        from redis.asyncio import Redis
+
+        location = cache["LOCATION"]
+        _redis_clients[loop] = Redis.from_url(location[0] if isinstance(location, list) else location)
+    return _redis_clients[loop]
 
 
 async def place_rate_limit_hit_async(qr_code: str, user) -> int | None:

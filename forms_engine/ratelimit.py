@@ -1,9 +1,19 @@
 """Fixed-window rate limits per client IP and per QR place, kept in the shared cache (Redis)."""
 
+import functools
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
+
+
+@functools.cache
+def counters():
+    """One cache backend for the process's counters. ``django.core.cache.cache`` is one per
+    thread and per async context, and each new one opens a new Redis connection: on the ingest
+    lane, whose checks run in a pool of threads, that was a connection (and most of the time)
+    for every submission. This one keeps a pool of connections for all of them."""
+    return caches.create_connection("default")
 
 
 def client_ip(request) -> str:
@@ -17,6 +27,7 @@ def rate_limit_hit(ip: str, *, scope: str) -> int | None:
     now = int(time.time())
     window_start = now - now % window
     key = f"ratelimit:{scope}:{ip}:{window_start}"
+    cache = counters()
     cache.add(key, 0, timeout=window + 1)
     try:
         count = cache.incr(key)
@@ -46,12 +57,16 @@ def token_failures_blocked(ip: str) -> int | None:
     Only failures count (``token_failure_record``), so a phone with a good token is never slowed;
     an address guessing tokens is refused before its guesses are even looked up.
     """
+    limit, key, seconds_left = token_failures_window(ip)
+    return seconds_left if (counters().get(key) or 0) >= limit else None
+
+
+def token_failures_window(ip: str) -> tuple[int, str, int]:
+    """(the limit, this window's counter key for ``ip``, seconds until the window ends)."""
     limit, window = settings.RATE_LIMITS["token-failures"]
     now = int(time.time())
     window_start = now - now % window
-    if (cache.get(f"ratelimit:token-failures:{ip}:{window_start}") or 0) >= limit:
-        return max(1, window_start + window - now)
-    return None
+    return limit, f"ratelimit:token-failures:{ip}:{window_start}", max(1, window_start + window - now)
 
 
 def token_failure_record(ip: str) -> None:
