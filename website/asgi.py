@@ -1,7 +1,8 @@
 """One ASGI application for HTTP and WebSocket, served by uvicorn.
 
-``/ws/`` goes to the realtime app behind session auth and an Origin check against
-ALLOWED_HOSTS (a page on another site cannot open a socket with our cookies); submissions
+``/ws/`` goes to the realtime app behind session auth, an Origin check against ALLOWED_HOSTS
+(a page on another site cannot open a socket with our cookies) and, for admin roles, the
+second factor of the session (website/two_factor.py); submissions
 the ingest lane can take (forms_engine/ingest.py) go to it; everything else goes to Django.
 """
 
@@ -19,6 +20,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from forms_engine.ingest import SubmissionLane, pools_close  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
+from website.two_factor import WebSocketTwoFactorGuard  # noqa: E402
 
 
 async def lifespan(scope, receive, send):
@@ -38,6 +40,8 @@ application = ProtocolTypeRouter(
         "lifespan": lifespan,
         # Submissions by token or from public forms skip Django's request path on PostgreSQL.
         "http": SubmissionLane(django_application),
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(WebSocketTwoFactorGuard(URLRouter(websocket_urlpatterns)))
+        ),
     }
 )

@@ -51,6 +51,11 @@ def needs_second_factor(user) -> bool:
     """An admin role that has not typed a code in this session."""
     if not user.is_authenticated or user.is_verified():
         return False
+    return is_admin_role(user)
+
+
+def is_admin_role(user) -> bool:
+    """Whoever can open the admin: the users the second factor is for."""
     return user.is_superuser or user.has_perm("wagtailadmin.access_admin")
 
 
@@ -71,6 +76,43 @@ class AdminTwoFactorMiddleware:
 
 def guarded(path_: str) -> bool:
     return not path_.startswith(OPEN_PATHS)
+
+
+CLOSE_SECOND_FACTOR_NEEDED = 4403  # the page then shows what it shows when its socket is refused
+
+
+class WebSocketTwoFactorGuard:
+    """The same rule for ``/ws/live/`` (inside Channels' AuthMiddlewareStack): an admin role's
+    socket opens only in a session whose code was typed, since live events name areas and
+    cases. Field staff, with no admin access, are not asked, as on the pages."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "websocket" and settings.ADMIN_2FA_REQUIRED:
+            from channels.db import database_sync_to_async
+
+            if await database_sync_to_async(socket_needs_second_factor)(scope):
+                await receive()  # the client's websocket.connect
+                await send({"type": "websocket.close", "code": CLOSE_SECOND_FACTOR_NEEDED})
+                return None
+        return await self.inner(scope, receive, send)
+
+
+def socket_needs_second_factor(scope) -> bool:
+    """``needs_second_factor`` for a socket: the session says which device was verified
+    (django_otp.login keeps its id there), as OTPMiddleware reads it for a request."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.models import Device
+
+    user, session = scope.get("user"), scope.get("session")
+    if user is None or not user.is_authenticated:
+        return False  # the consumer refuses an anonymous socket itself
+    persistent_id = session.get(DEVICE_ID_SESSION_KEY) if session is not None else None
+    device = Device.from_persistent_id(persistent_id) if persistent_id else None
+    verified = device is not None and device.user_id == user.pk
+    return not verified and is_admin_role(user)
 
 
 class CodeForm(forms.Form):

@@ -141,3 +141,38 @@ def test_a_lost_phone_is_reset_by_command(approver):
     assert "1" in out.getvalue()
     assert not TOTPDevice.objects.filter(user=approver).exists()
     assert logged_in(approver).get("/admin/")["Location"].startswith("/admin/two-factor/setup/")
+
+
+def socket_opens(client) -> tuple[bool, object]:
+    """Open /ws/live/ with the client's session; (accepted, close code or hello)."""
+    from asgiref.sync import async_to_sync
+    from channels.testing import WebsocketCommunicator
+    from django.conf import settings
+
+    from website.asgi import application
+
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    headers = [(b"origin", b"http://testserver"), (b"cookie", cookie.encode())]
+
+    async def attempt():
+        communicator = WebsocketCommunicator(application, "/ws/live/", headers=headers)
+        accepted, code = await communicator.connect(timeout=5)
+        answer = await communicator.receive_json_from(timeout=5) if accepted else code
+        await communicator.disconnect()
+        return accepted, answer
+
+    return async_to_sync(attempt)()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_admin_roles_live_socket_waits_for_the_code_too(area_tree, make_user):
+    from website.two_factor import CLOSE_SECOND_FACTOR_NEEDED
+
+    approver = make_user("pheduyet.camlam", area=area_tree["cam_lam"], role=GroupRole.ROLE_APPROVER)
+    client = logged_in(approver)
+    assert socket_opens(client) == (False, CLOSE_SECOND_FACTOR_NEEDED)
+    enrol(client)
+    accepted, hello = socket_opens(client)
+    assert accepted and hello["type"] == "hello"
+    field_staff = make_user("thucdia", area=area_tree["cam_lam"], role=GroupRole.ROLE_FIELD_STAFF)
+    assert socket_opens(logged_in(field_staff))[0]  # no admin access: no code asked, as on pages

@@ -12,6 +12,7 @@
   "use strict";
 
   const CLOSE_UNAUTHENTICATED = 4401;
+  const CLOSE_SECOND_FACTOR_NEEDED = 4403; // an admin role whose session has not typed its code
   const RECONNECT_FIRST_MS = 500;
   const RECONNECT_MAX_MS = 30000;
   const RESYNC_RETRY_MS = 3000;
@@ -125,7 +126,7 @@
       if (socket !== this.socket) return;
       this.socket = null;
       this.joined = new Set();
-      if (event.code === CLOSE_UNAUTHENTICATED) {
+      if (event.code === CLOSE_UNAUTHENTICATED || event.code === CLOSE_SECOND_FACTOR_NEEDED) {
         this.onState("login");
         return;
       }
