@@ -16,6 +16,8 @@ from wagtail.users.forms import UserCreationForm, UserEditForm
 from wagtail.users.views import users as wagtail_users
 from wagtail.users.views.bulk_actions import AssignRoleBulkAction, DeleteBulkAction, SetActiveStateBulkAction
 
+from forms_engine.exports import ListingExportMixin
+
 from .forms import scoped_area_field
 from .models import UserArea
 from .roles import groups_grantable
@@ -103,9 +105,28 @@ class ScopedObjectMixin:
         return obj
 
 
-class IndexView(wagtail_users.IndexView):
+class IndexView(ListingExportMixin, wagtail_users.IndexView):
+    """The users the editor manages; exported (CSV, XLSX, JSON) with their area and groups,
+    the columns of the users import."""
+
+    list_export = ["username", "first_name", "last_name", "email", "area_code", "group_names", "is_active"]
+    export_headings = {"area_code": _("area"), "group_names": _("groups")}
+    export_filename = "users"
+    export_personal_names = ()  # staff accounts, not persons: those who manage them see them
+
     def get_base_queryset(self):
         return users_manageable(super().get_base_queryset(), user=self.request.user)
+
+    def export_response(self, queryset, fmt):
+        return super().export_response(
+            queryset.select_related("area_scope__area").prefetch_related("groups"), fmt
+        )
+
+    def export_item(self, user):
+        scope = getattr(user, "area_scope", None)
+        user.area_code = scope.area.code if scope else ""
+        user.group_names = "; ".join(sorted(group.name for group in user.groups.all()))
+        return user
 
 
 class CreateView(AreaFormKwargsMixin, wagtail_users.CreateView):

@@ -309,3 +309,19 @@ def test_one_forms_large_xlsx_is_built_in_the_background(
     assert "traveller.full_name" in keys and len(rows) == 2
     assert {row[keys.index("traveller.full_name")] for row in rows} == {"Nguyễn Văn Một", "Trần Thị Hai"}
     assert client.get(reverse("submission_export", args=[checkpoint_form.pk, "csv"])).streaming
+
+
+def test_the_users_listing_exports_the_users_one_manages_with_area_and_groups(
+    client, it_team, area_tree, make_user
+):
+    volunteer = make_user("tnv.suoitan", area=area_tree["suoi_tan"], role=GroupRole.ROLE_FIELD_STAFF)
+    make_user("cb.nhatrang", area=area_tree["nha_trang"], role=GroupRole.ROLE_FIELD_STAFF)
+    make_user("pd.camlam", area=area_tree["cam_lam"], role=GroupRole.ROLE_APPROVER)  # a role above its own
+    client.force_login(it_team)
+    rows = json_rows(client.get(reverse("wagtailusers_users:index"), {"export": "json"}))
+    by_name = {row["username"]: row for row in rows}
+    assert set(by_name) == {"cntt", "tnv.suoitan"}
+    assert by_name["tnv.suoitan"]["area_code"] == "22711"
+    assert by_name["tnv.suoitan"]["group_names"] == volunteer.groups.get().name
+    csv_lines = csv_rows(client.get(reverse("wagtailusers_users:index"), {"export": "csv"}))
+    assert len(csv_lines) == 3
