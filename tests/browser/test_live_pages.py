@@ -3,7 +3,7 @@
 A province leader has the map and the dashboard open in two pages. A positive test result
 POSTed through the API (accepted at once: the form has no workflow) goes through the real
 jobs — tracing makes its person F0, reports counts it and publishes — and both pages show it
-within a second, without a reload. Then the socket is cut: a case confirmed while the pages
+within seconds, without a reload. Then the socket is cut: a case confirmed while the pages
 are offline shows once they have reconnected (the hello's seq is ahead: they read the
 snapshot again).
 """
@@ -176,13 +176,15 @@ def test_a_confirmed_case_shows_on_the_map_and_dashboard_live_and_after_a_reconn
         map_page.wait_for_function(f"() => ({F0_ON_MAP})() === '0'")
         dashboard.wait_for_function(f"() => ({F0_TODAY})() === '0'")
 
-        # Live: the event reaches both pages within a second of the jobs' publishing it.
+        # Live: the event reaches both pages without a reload. How fast is bench/live/ws's to
+        # measure (p95 in tens of ms); here the other test process shares the two cores, so the
+        # bound only tells a pushed event from a page that would need a reload.
         post_positive(key, name="Lê Văn Tám", national_id="056085000001")
         run_jobs()
         started = time.monotonic()
-        map_page.wait_for_function(f"() => ({F0_ON_MAP})() === '1'", timeout=1000)
-        dashboard.wait_for_function(f"() => ({F0_TODAY})() === '1'", timeout=1000)
-        assert time.monotonic() - started < 1.0
+        map_page.wait_for_function(f"() => ({F0_ON_MAP})() === '1'", timeout=5000)
+        dashboard.wait_for_function(f"() => ({F0_TODAY})() === '1'", timeout=5000)
+        assert time.monotonic() - started < 5.0
         assert map_page.evaluate("window.notReloaded") and dashboard.evaluate("window.notReloaded")
 
         # Offline: a case confirmed meanwhile is missed by the sockets, then read on reconnect.
