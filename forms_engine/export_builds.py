@@ -29,20 +29,19 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.files.base import File
 from django.core.files.storage import default_storage
-from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.test import RequestFactory
 from django.urls import resolve, reverse
 from django.utils import timezone, translation
-from django.utils.module_loading import import_string
 
 from realtime.publish import publish_to_user
+
+from .imports import job_enqueue
 
 logger = logging.getLogger(__name__)
 
 EXPORTS_FOLDER = "exports"
-BUILD_QUEUE = "default"
 PROGRESS_EVERY_SECONDS = 0.5
 STATUS_QUEUED, STATUS_BUILDING, STATUS_DONE, STATUS_FAILED = "queued", "building", "done", "failed"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -86,23 +85,8 @@ def export_build_start(request, *, rows: int, filename: str, listing: str):
             "started": timezone.now().isoformat(),
         },
     )
-    build_enqueue(token)
+    job_enqueue("forms_engine.export_builds.export_build_run", token)
     return redirect(reverse("forms_engine_export_build", args=[token]))
-
-
-def build_enqueue(token: str) -> None:
-    """On the RQ queue after commit; in the embedded default (no Redis), in this process."""
-    function = "forms_engine.export_builds.export_build_run"
-    if not settings.RQ_QUEUES[BUILD_QUEUE].get("ASYNC", True):
-        transaction.on_commit(lambda: import_string(function)(token))
-        return
-
-    def enqueue():
-        import django_rq
-
-        django_rq.get_queue(BUILD_QUEUE).enqueue(function, token, job_timeout=3600, result_ttl=0)
-
-    transaction.on_commit(enqueue)
 
 
 def build_of(request) -> "ExportBuild | None":

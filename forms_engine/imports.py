@@ -139,16 +139,16 @@ def import_job_confirm(*, job: ImportJob, all_or_nothing: bool) -> ImportJob:
     return job
 
 
-def job_enqueue(function: str, job_id: int) -> None:
+def job_enqueue(function: str, *args) -> None:
     """On the RQ queue after commit; in the embedded default (no Redis), in this process."""
     if not settings.RQ_QUEUES[IMPORT_QUEUE].get("ASYNC", True):
-        transaction.on_commit(lambda: import_string(function)(job_id))
+        transaction.on_commit(lambda: import_string(function)(*args))
         return
 
     def enqueue():
         import django_rq
 
-        django_rq.get_queue(IMPORT_QUEUE).enqueue(function, job_id, job_timeout=3600, result_ttl=0)
+        django_rq.get_queue(IMPORT_QUEUE).enqueue(function, *args, job_timeout=3600, result_ttl=0)
 
     transaction.on_commit(enqueue)
 

@@ -56,12 +56,12 @@ from .intake import (
 )
 from .models import Submission, Upload
 from .ratelimit import (
+    GUESSES_SCOPE,
     counters,
-    place_rate_limit_hit,
     rate_limit_hit,
     token_failure_record,
     token_failures_blocked,
-    token_failures_window,
+    window_of,
 )
 from .selectors import form_access, live_form, live_form_cached
 from .services import SubmissionOutcome, submission_after_commit, submission_companions, submission_prepare
@@ -235,20 +235,46 @@ def client_ip(scope) -> str:
     return client[0] if client else "unknown"
 
 
+# --- rate limits, counted on the event loop ------------------------------------------------------
+# ratelimit.py's counters, read and bumped with an asyncio Redis client: a thread for each check
+# (sync_to_async) made the event loop and the threads fight for the GIL, a third of the lane's
+# throughput. Without Redis the cache is this process's memory: no I/O, called directly.
+
+
 async def rate_limit_hit_async(ip: str) -> int | None:
-    return await sync_to_async(rate_limit_hit, thread_sensitive=False)(ip, scope="public-submit")
+    return await counter_hit("public-submit", ip)
+
+
+async def place_rate_limit_hit_async(qr_code: str, user) -> int | None:
+    """ratelimit.place_rate_limit_hit: anonymous submissions at a QR place."""
+    if not qr_code or user.is_authenticated:
+        return None
+    return await counter_hit("public-place", qr_code)
+
+
+async def counter_hit(scope_name: str, subject: str) -> int | None:
+    """ratelimit.rate_limit_hit on the event loop: count one; seconds to wait when over."""
+    redis = counters_redis()
+    if redis is None:
+        return rate_limit_hit(subject, scope=scope_name)
+    limit, key, seconds_left = window_of(scope_name, subject)
+    full_key = counters().make_and_validate_key(key)
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.set(full_key, 0, nx=True, ex=settings.RATE_LIMITS[scope_name][1] + 1)
+        pipe.incr(full_key)
+        _created, count = await pipe.execute()
+    return seconds_left if count > limit else None
 
 
 async def token_guessing(scope) -> int | None:
-    """ratelimit.token_failures_blocked without leaving the event loop. Every bearer-token
-    submission asks it, and a thread for each (sync_to_async) made the loop and the threads
-    fight for the GIL: a third of the lane's throughput. Redis down: no check (the failures
-    could not have been counted either), rather than no submissions."""
+    """ratelimit.token_failures_blocked on the event loop (every bearer-token submission asks
+    it). Redis down: no check (the failures could not have been counted either), rather than
+    no submissions."""
     ip = client_ip(scope)
     redis = counters_redis()
-    if redis is None:  # a cache without Redis (local memory): in this process, no I/O
+    if redis is None:
         return token_failures_blocked(ip)
-    limit, key, seconds_left = token_failures_window(ip)
+    limit, key, seconds_left = window_of(GUESSES_SCOPE, ip)
     try:
         count = await redis.get(counters().make_and_validate_key(key))
     except Exception:
@@ -272,12 +298,6 @@ def counters_redis():
         location = cache["LOCATION"]
         _redis_clients[loop] = Redis.from_url(location[0] if isinstance(location, list) else location)
     return _redis_clients[loop]
-
-
-async def place_rate_limit_hit_async(qr_code: str, user) -> int | None:
-    if not qr_code or user.is_authenticated:
-        return None  # no trip to a thread when there is nothing to count
-    return await sync_to_async(place_rate_limit_hit, thread_sensitive=False)(qr_code, user=user)
 
 
 async def form_and_version(slug: str):

@@ -6,6 +6,8 @@ import time
 from django.conf import settings
 from django.core.cache import caches
 
+GUESSES_SCOPE = "token-failures"
+
 
 @functools.cache
 def counters():
@@ -23,20 +25,23 @@ def client_ip(request) -> str:
 
 def rate_limit_hit(ip: str, *, scope: str) -> int | None:
     """Count one request; seconds to wait when over the limit, else None."""
-    limit, window = settings.RATE_LIMITS[scope]
-    now = int(time.time())
-    window_start = now - now % window
-    key = f"ratelimit:{scope}:{ip}:{window_start}"
-    cache = counters()
-    cache.add(key, 0, timeout=window + 1)
+    limit, key, seconds_left = window_of(scope, ip)
+    cache, timeout = counters(), settings.RATE_LIMITS[scope][1] + 1
+    cache.add(key, 0, timeout=timeout)
     try:
         count = cache.incr(key)
     except ValueError:  # the key expired between add and incr
-        cache.set(key, 1, timeout=window + 1)
+        cache.set(key, 1, timeout=timeout)
         count = 1
-    if count > limit:
-        return max(1, window_start + window - now)
-    return None
+    return seconds_left if count > limit else None
+
+
+def window_of(scope: str, ip: str) -> tuple[int, str, int]:
+    """(the limit, this window's counter key for ``ip``, seconds until the window ends)."""
+    limit, window = settings.RATE_LIMITS[scope]
+    now = int(time.time())
+    window_start = now - now % window
+    return limit, f"ratelimit:{scope}:{ip}:{window_start}", max(1, window_start + window - now)
 
 
 def place_rate_limit_hit(qr_code: str, *, user) -> int | None:
@@ -57,17 +62,9 @@ def token_failures_blocked(ip: str) -> int | None:
     Only failures count (``token_failure_record``), so a phone with a good token is never slowed;
     an address guessing tokens is refused before its guesses are even looked up.
     """
-    limit, key, seconds_left = token_failures_window(ip)
+    limit, key, seconds_left = window_of(GUESSES_SCOPE, ip)
     return seconds_left if (counters().get(key) or 0) >= limit else None
 
 
-def token_failures_window(ip: str) -> tuple[int, str, int]:
-    """(the limit, this window's counter key for ``ip``, seconds until the window ends)."""
-    limit, window = settings.RATE_LIMITS["token-failures"]
-    now = int(time.time())
-    window_start = now - now % window
-    return limit, f"ratelimit:token-failures:{ip}:{window_start}", max(1, window_start + window - now)
-
-
 def token_failure_record(ip: str) -> None:
-    rate_limit_hit(ip, scope="token-failures")
+    rate_limit_hit(ip, scope=GUESSES_SCOPE)
