@@ -108,14 +108,7 @@ def classifications_raise(
     raisable_check(levels.values())
     if not levels:
         return []
-    history = {
-        "case": case_id,
-        "submission": submission.pk if submission else None,
-        "user": user.pk if user else None,
-        "job": job[:160],
-        "note": note[:300],
-        "at": timezone.now(),
-    }
+    history = history_of(case_id=case_id, submission=submission, user=user, job=job, note=note)
     # A failure undoes the caller's whole job: no savepoint needed.
     with transaction.atomic(savepoint=False):
         if connection.vendor == "postgresql":
@@ -124,6 +117,18 @@ def classifications_raise(
             raised = raise_with_orm(levels, history)
         changes.classified([change.id for change in raised])
     return raised
+
+
+def history_of(*, case_id=None, submission=None, user=None, job="", note="") -> dict:
+    """What a raise's history rows say of it (RAISE_SQL's parameters)."""
+    return {
+        "case": case_id,
+        "submission": submission.pk if submission else None,
+        "user": user.pk if user else None,
+        "job": job[:160],
+        "note": note[:300],
+        "at": timezone.now(),
+    }
 
 
 def raise_with_orm(levels: dict[int, str], history: dict) -> list[Raised]:
@@ -163,11 +168,10 @@ def raise_with_orm(levels: dict[int, str], history: dict) -> list[Raised]:
     return [Raised(row_id(row), row.person_id, row.level_from, row.level) for row in rows]
 
 
-# The same three steps as raise_with_orm in one round trip; ranks come from level_rank.
+# The same three steps as raise_with_orm in one round trip; ranks come from level_rank. The
+# levels wanted come first: as a list (RAISE_WANTED_SQL) or from the walk (WALK_SQL).
 RAISE_SQL = """
-WITH wanted AS (
-    SELECT * FROM unnest(%(ids)s::bigint[], %(levels)s::varchar[], %(ranks)s::int[]) AS w (id, level, rank)
-), locked AS (
+WITH {wanted}, locked AS (
     SELECT p.id, p.level FROM {person} p JOIN wanted w ON w.id = p.id
     WHERE p.merged_into_id IS NULL ORDER BY p.id FOR UPDATE OF p
 ), changed AS (
@@ -179,27 +183,77 @@ WITH wanted AS (
 INSERT INTO {history}
     (person_id, level_from, level, case_id, source_submission_id, changed_by_id, job, note, created_at)
 SELECT id, level_from, level, %(case)s, %(submission)s, %(user)s, %(job)s, %(note)s, %(at)s FROM changed
+ORDER BY id
 RETURNING id, person_id, level_from, level
 """
+
+RAISE_WANTED_SQL = """wanted AS (
+    SELECT * FROM unnest(%(ids)s::bigint[], %(levels)s::varchar[], %(ranks)s::int[]) AS w (id, level, rank)
+)"""
+
+# One frontier of the walk: everyone linked to the one before by a close-contact edge either
+# way, less those seen nearer (the UNION and the EXCEPT apply left to right).
+WALK_STEP_SQL = """d{n} AS (
+    SELECT c.contact_id AS id FROM {contact} c JOIN d{previous} f ON f.id = c.person_id
+    WHERE c.found_by <> %(not_walked)s
+    UNION
+    SELECT c.person_id FROM {contact} c JOIN d{previous} f ON f.id = c.contact_id
+    WHERE c.found_by <> %(not_walked)s
+    EXCEPT ({seen})
+)"""
 
 # Levels a job may raise from, with their ranks; a level not here (recovered…) is never raised.
 RAISABLE_FROM = [LEVEL_NONE, LEVEL_CLEARED, LEVEL_SUSPECTED, *(f_level(n) for n in range(MAX_DEGREE + 1))]
 
 
+def raise_params(history: dict) -> dict:
+    return {**history, "order": RAISABLE_FROM, "order_ranks": [level_rank(level) for level in RAISABLE_FROM]}
+
+
+def raise_sql(wanted: str) -> str:
+    return RAISE_SQL.format(wanted=wanted, person=Person._meta.db_table, history=Classification._meta.db_table)
+
+
 def raise_in_one_statement(levels: dict[int, str], history: dict) -> list[Raised]:
     """PostgreSQL: lock, compare, update and write history in one statement (the benchmark's
     hot path: a new case's hundred contacts in one round trip)."""
-    sql = RAISE_SQL.format(person=Person._meta.db_table, history=Classification._meta.db_table)
     params = {
-        **history,
+        **raise_params(history),
         "ids": list(levels),
         "levels": list(levels.values()),
         "ranks": [level_rank(level) for level in levels.values()],
-        "order": RAISABLE_FROM,
-        "order_ranks": [level_rank(level) for level in RAISABLE_FROM],
     }
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(raise_sql(RAISE_WANTED_SQL), params)
+        return [Raised(*row) for row in cursor.fetchall()]
+
+
+def walk_sql(steps: int) -> str:
+    """The CTEs d0 (the start) … d<steps> (the frontier at that distance) and ``wanted``: each
+    frontier with the level it is raised to (%(level<n>)s, %(rank<n>)s)."""
+    contact = Contact._meta.db_table
+    parts = ["d0 AS (SELECT %(start)s::bigint AS id)"]
+    for n in range(1, steps + 1):
+        seen = " UNION ALL ".join(f"SELECT id FROM d{m}" for m in range(n))
+        parts.append(WALK_STEP_SQL.format(n=n, previous=n - 1, contact=contact, seen=seen))
+    frontiers = " UNION ALL ".join(
+        f"SELECT id, %(level{n})s::varchar AS level, %(rank{n})s::int AS rank FROM d{n}"
+        for n in range(1, steps + 1)
+    )
+    return ",\n".join([*parts, f"wanted AS ({frontiers})"])
+
+
+def walk_and_raise(person_id: int, *, degree: int, depth: int, history: dict) -> list[Raised]:
+    """PostgreSQL: the walk from ``person_id`` (an F<degree>) to F<depth> and the raise of
+    everyone it reaches, with the history rows, in one statement: a new case's contacts and
+    theirs cost one round trip, whatever their number."""
+    steps = depth - degree
+    params = {**raise_params(history), "start": person_id, "not_walked": Contact.FOUND_COLOCATION}
+    for n in range(1, steps + 1):
+        params[f"level{n}"] = f_level(degree + n)
+        params[f"rank{n}"] = level_rank(f_level(degree + n))
+    with connection.cursor() as cursor:
+        cursor.execute(raise_sql(walk_sql(steps)), params)
         return [Raised(*row) for row in cursor.fetchall()]
 
 
@@ -299,12 +353,18 @@ def distances_from(person_id: int, depth: int) -> dict[int, int]:
 
 
 @transaction.atomic(savepoint=False)
+@outbox.events_batched()  # the levels' event and the orders' in one INSERT
 def contacts_classify(person_id: int, *, degree: int, depth: int, case_id=None, job: str = "") -> dict:
     """The contacts of an F<degree> person, and theirs, classified to F<depth>: distance d
     becomes F<degree + d> where that raises the level; orders and tests for those new."""
-    distances = distances_from(person_id, depth - degree)
-    wanted = {pk: f_level(degree + d) for pk, d in distances.items() if d > 0}
-    changed = levels_raise(wanted, case_id=case_id, job=job)
+    if connection.vendor == "postgresql" and depth > degree:
+        raised = walk_and_raise(person_id, degree=degree, depth=depth, history=history_of(case_id=case_id, job=job))
+        changes.classified([change.id for change in raised])
+        changed = {change.person_id: change.level for change in raised}
+    else:
+        distances = distances_from(person_id, depth - degree)
+        wanted = {pk: f_level(degree + d) for pk, d in distances.items() if d > 0}
+        changed = levels_raise(wanted, case_id=case_id, job=job)
     new = {f_level(n): [] for n in range(degree + 1, depth + 1)}
     for pk, level in sorted(changed.items()):
         new[level].append(pk)

@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -33,7 +33,7 @@ from workflows.models import Event
 from workflows.outbox import event_record
 
 from . import changes, testing
-from .bulk import rows_insert
+from .bulk import rows_insert, unnest_of
 from .models import (
     Alert,
     Person,
@@ -78,7 +78,7 @@ def active_orders_count():
         QuarantineOrder.objects.filter(facility=OuterRef("pk"), status=ACTIVE)
         .order_by()
         .values("facility")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("facility"))  # not "pk": the index (status, facility) answers alone
         .values("n")
     )
     return Coalesce(Subquery(active), Value(0))
@@ -98,14 +98,15 @@ class Facility:
 
 
 def facilities_with_room() -> list[Facility]:
-    """Facilities in use that record a capacity: one without cannot be known to have room."""
-    places = Place.objects.filter(
-        kind=Place.KIND_QUARANTINE_FACILITY, is_active=True, capacity__isnull=False
-    ).values_list("pk", "area_id", "area__path", "capacity")
-    counts = occupancy([pk for pk, *_ in places])
-    return [
-        Facility(pk, area_id, path, capacity, counts[pk]["active"]) for pk, area_id, path, capacity in places
-    ]
+    """Facilities in use that record a capacity (one without cannot be known to have room),
+    with their active orders: one query."""
+    places = (
+        Place.objects.filter(kind=Place.KIND_QUARANTINE_FACILITY, is_active=True, capacity__isnull=False)
+        .order_by()  # facility_choose decides among them
+        .annotate(active=active_orders_count())
+        .values_list("pk", "area_id", "area__path", "capacity", "active")
+    )
+    return [Facility(*row) for row in places]
 
 
 def facility_choose(facilities: list[Facility], home_path: str) -> Facility | None:
@@ -144,32 +145,19 @@ def orders_for_levels(levels: dict[str, list[int]], *, case_id=None, job: str = 
     wanted = {pk: level for pk, level in wanted.items() if level in rules}
     if not wanted:
         return []
-    # Ids and homes only: a new case's hundred contacts need no Person instances.
-    persons = list(
-        Person.objects.filter(pk__in=wanted, merged_into__isnull=True)
-        .exclude(Exists(QuarantineOrder.objects.filter(person=OuterRef("pk"), status=ACTIVE)))
-        .order_by("pk")
-        .values_list("pk", "home_area_id")
+    placed = facilities_assign(
+        [pk for pk, level in wanted.items() if rules[level].kind == QuarantineRule.KIND_FACILITY]
     )
-    at_facility = {pk for pk, _area in persons if rules[wanted[pk]].kind == QuarantineRule.KIND_FACILITY}
-    facilities = facilities_with_room() if at_facility else []
-    home_paths = area_paths({area for pk, area in persons if area and pk in at_facility})
     today, now = timezone.localdate(), timezone.now()
     orders = []
-    for person_id, home_area_id in persons:
-        level = wanted[person_id]
-        rule = rules[level]
-        facility = None
-        if person_id in at_facility:
-            facility = facility_choose(facilities, home_paths.get(home_area_id, ""))
-            if facility is not None:
-                facility.active += 1  # the next person sees it fuller
+    for person_id, level in sorted(wanted.items()):
+        rule, facility = rules[level], placed.get(person_id)
         orders.append(
             {
                 "person_id": person_id,
                 "kind": rule.kind,
                 "facility_id": facility.pk if facility else None,
-                "area_id": facility.area_id if facility else home_area_id,
+                "area_id": facility.area_id if facility else None,  # None: the person's home area
                 "level": level,
                 "reason": order_reason(level, case_id),
                 "start_date": today,
@@ -180,8 +168,65 @@ def orders_for_levels(levels: dict[str, list[int]], *, case_id=None, job: str = 
     return orders_insert(orders)
 
 
-def area_paths(area_ids: set[int]) -> dict[int, str]:
-    return dict(Area.objects.filter(pk__in=area_ids).values_list("pk", "path")) if area_ids else {}
+def facilities_assign(person_ids: list[int]) -> dict[int, Facility]:
+    """{person id: the facility each goes to} for those of ``person_ids`` to be ordered (not
+    merged, no active order), in the order of their ids; a person no facility has room for is
+    left out. Each placed person makes their facility fuller for the next."""
+    if not person_ids:
+        return {}
+    if connection.vendor == "postgresql":
+        persons, facilities = placement_read(person_ids)
+    else:
+        persons = (
+            Person.objects.filter(pk__in=person_ids, merged_into__isnull=True)
+            .exclude(Exists(QuarantineOrder.objects.filter(person=OuterRef("pk"), status=ACTIVE)))
+            .order_by("pk")
+            .values_list("pk", "home_area__path")
+        )
+        facilities = facilities_with_room()
+    placed = {}
+    for person_id, home_path in persons:
+        facility = facility_choose(facilities, home_path or "")
+        if facility is not None:
+            facility.active += 1  # the next person sees it fuller
+            placed[person_id] = facility
+    return placed
+
+
+# PostgreSQL: facilities_assign's two reads in one round trip (the ORM's would take two, and
+# compiling them cost more than running them): the persons to place with their homes' paths
+# (kind "person"), then facilities_with_room (kind "facility").
+PLACEMENT_SQL = """
+SELECT 'person', p.id, NULL, a.path, NULL, NULL FROM {persons} p
+LEFT JOIN {areas} a ON a.id = p.home_area_id
+WHERE p.id = ANY(%(ids)s::bigint[]) AND p.merged_into_id IS NULL
+    AND NOT EXISTS (SELECT FROM {orders} o WHERE o.person_id = p.id AND o.status = %(active)s)
+UNION ALL
+SELECT 'facility', f.id, f.area_id, a.path, f.capacity,
+    (SELECT count(o.facility_id) FROM {orders} o WHERE o.facility_id = f.id AND o.status = %(active)s)
+FROM {places} f JOIN {areas} a ON a.id = f.area_id
+WHERE f.kind = %(facility)s AND f.is_active AND f.capacity IS NOT NULL
+ORDER BY 1 DESC, 2
+"""
+
+
+def placement_read(person_ids: list[int]) -> tuple[list[tuple[int, str]], list[Facility]]:
+    sql = PLACEMENT_SQL.format(
+        persons=Person._meta.db_table,
+        areas=Area._meta.db_table,
+        orders=QuarantineOrder._meta.db_table,
+        places=Place._meta.db_table,
+    )
+    params = {"ids": sorted(person_ids), "active": ACTIVE, "facility": Place.KIND_QUARANTINE_FACILITY}
+    persons, facilities = [], []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for kind, pk, area_id, path, capacity, active in cursor.fetchall():
+            if kind == "person":
+                persons.append((pk, path))
+            else:
+                facilities.append(Facility(pk, area_id, path, capacity, active))
+    return persons, facilities
 
 
 def order_reason(level: str, case_id) -> str:
@@ -191,12 +236,61 @@ def order_reason(level: str, case_id) -> str:
 
 
 def orders_insert(orders: list[dict]) -> list[int]:
-    """Insert orders (QuarantineOrder field → value), skipping persons who already have an
-    active order; the ids of those inserted, with their ``quarantine.changed`` event."""
+    """Insert orders (QuarantineOrder field → value; an ``area_id`` of None is the person's home
+    area), skipping merged persons and those who already have an active order; the ids of
+    those inserted, with their ``quarantine.changed`` event."""
+    if not orders:
+        return []
+    if connection.vendor == "postgresql":
+        new = orders_insert_select(orders)
+    else:
+        new = orders_insert_rows(orders)
+    changes.orders_changed(new, changes.ORDERS_STARTED)
+    return new
+
+
+# PostgreSQL: the orders as arrays, joined to their persons for the checks and the home areas.
+ORDERS_INSERT_SQL = """
+INSERT INTO {orders} ({columns}, status)
+SELECT {values}, %(active)s FROM {rows}
+JOIN {persons} p ON p.id = w.person_id AND p.merged_into_id IS NULL
+WHERE NOT EXISTS (SELECT FROM {orders} o WHERE o.person_id = w.person_id AND o.status = %(active)s)
+ORDER BY w.person_id
+ON CONFLICT DO NOTHING RETURNING id
+"""
+
+
+def orders_insert_select(orders: list[dict]) -> list[int]:
+    rows, values, params = unnest_of(QuarantineOrder, orders)
+    area = '"area_id"'
+    values[area] = f"COALESCE({values[area]}, p.home_area_id)"
+    sql = ORDERS_INSERT_SQL.format(
+        orders=QuarantineOrder._meta.db_table,
+        persons=Person._meta.db_table,
+        columns=", ".join(values),
+        values=", ".join(values.values()),
+        rows=rows,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {**params, "active": ACTIVE})
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def orders_insert_rows(orders: list[dict]) -> list[int]:
+    """Other databases: the persons read, then multi-row INSERTs (rows_insert)."""
+    homes = dict(
+        Person.objects.filter(pk__in={order["person_id"] for order in orders}, merged_into__isnull=True)
+        .exclude(Exists(QuarantineOrder.objects.filter(person=OuterRef("pk"), status=ACTIVE)))
+        .values_list("pk", "home_area_id")
+    )
+    orders = [
+        {**order, "area_id": order.get("area_id") or homes[order["person_id"]]}
+        for order in orders
+        if order["person_id"] in homes
+    ]
     new = []
     for start in range(0, len(orders), ORDERS_INSERT_BATCH):
         new += rows_insert(QuarantineOrder, orders[start : start + ORDERS_INSERT_BATCH])
-    changes.orders_changed(new, changes.ORDERS_STARTED)
     return new
 
 

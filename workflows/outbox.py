@@ -16,6 +16,8 @@ Redis, queues run jobs in process, and each commit that records an event relays 
 import logging
 import time
 import zlib
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 
 from django.conf import settings
@@ -54,9 +56,41 @@ def event_record(*, kind: str, key: str, payload: dict) -> Event:
 
 def event_add(*, kind: str, key: str, payload: dict) -> None:
     """``event_record`` in one statement (INSERT … ON CONFLICT DO NOTHING, no savepoint), for
-    hot paths that need no Event back: a second record of the same key is dropped."""
-    Event.objects.bulk_create([Event(kind=kind, key=key, payload=payload)], ignore_conflicts=True)
-    transaction.on_commit(relay_after_commit)
+    hot paths that need no Event back: a second record of the same key is dropped. Inside
+    ``events_batched`` the INSERT waits for the batch's end."""
+    event = Event(kind=kind, key=key, payload=payload)
+    batch = events_batch.get()
+    if batch is not None:
+        batch.append(event)
+    else:
+        events_insert([event])
+
+
+def events_insert(events: list[Event]) -> None:
+    if events:
+        Event.objects.bulk_create(events, ignore_conflicts=True)
+        transaction.on_commit(relay_after_commit)
+
+
+events_batch: ContextVar[list[Event] | None] = ContextVar("events_batch", default=None)
+
+
+@contextmanager
+def events_batched():
+    """The ``event_add`` calls inside write their events in one INSERT as the block ends (in
+    the order they were added), for a job that records several: one round trip, not one
+    each. Use it inside the transaction of the changes: should the block fail, nothing is
+    written, and the transaction's rollback undoes the changes too."""
+    if events_batch.get() is not None:  # an outer batch writes them
+        yield
+        return
+    batch: list[Event] = []
+    token = events_batch.set(batch)
+    try:
+        yield
+    finally:
+        events_batch.reset(token)
+    events_insert(batch)
 
 
 def relay_after_commit() -> None:
