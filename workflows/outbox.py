@@ -13,6 +13,7 @@ With Redis, ``manage.py run_scheduler`` relays, looking at the outbox every 20 m
 Redis, queues run jobs in process, and each commit that records an event relays at once.
 """
 
+import json
 import logging
 import time
 import zlib
@@ -21,7 +22,7 @@ from contextvars import ContextVar
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 from redis.exceptions import RedisError
@@ -67,9 +68,37 @@ def event_add(*, kind: str, key: str, payload: dict) -> None:
 
 
 def events_insert(events: list[Event]) -> None:
-    if events:
+    """Write ``events`` in one statement, in their order; a key already recorded is skipped."""
+    if not events:
+        return
+    if connection.vendor == "postgresql":
+        events_insert_select(events)
+    else:
         Event.objects.bulk_create(events, ignore_conflicts=True)
-        transaction.on_commit(relay_after_commit)
+    transaction.on_commit(relay_after_commit)
+
+
+# PostgreSQL: the ORM's bulk_create took four times as long to build this statement as the
+# database to run it, on every job that records events (tracing's expansion records two).
+EVENTS_INSERT_SQL = """
+INSERT INTO {events} (kind, key, payload, created_at, relay_count, last_error)
+SELECT kind, key, payload, %(now)s, 0, ''
+FROM unnest(%(kinds)s::varchar[], %(keys)s::varchar[], %(payloads)s::jsonb[]) WITH ORDINALITY
+    AS e (kind, key, payload, position)
+ORDER BY position
+ON CONFLICT DO NOTHING
+"""
+
+
+def events_insert_select(events: list[Event]) -> None:
+    params = {
+        "now": timezone.now(),
+        "kinds": [event.kind for event in events],
+        "keys": [event.key for event in events],
+        "payloads": [json.dumps(event.payload) for event in events],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(EVENTS_INSERT_SQL.format(events=Event._meta.db_table), params)
 
 
 events_batch: ContextVar[list[Event] | None] = ContextVar("events_batch", default=None)
