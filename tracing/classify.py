@@ -211,7 +211,9 @@ def raise_params(history: dict) -> dict:
 
 
 def raise_sql(wanted: str) -> str:
-    return RAISE_SQL.format(wanted=wanted, person=Person._meta.db_table, history=Classification._meta.db_table)
+    return RAISE_SQL.format(
+        wanted=wanted, person=Person._meta.db_table, history=Classification._meta.db_table
+    )
 
 
 def raise_in_one_statement(levels: dict[int, str], history: dict) -> list[Raised]:
@@ -234,27 +236,42 @@ def walk_sql(steps: int) -> str:
     contact = Contact._meta.db_table
     parts = ["d0 AS (SELECT %(start)s::bigint AS id)"]
     for n in range(1, steps + 1):
-        seen = " UNION ALL ".join(f"SELECT id FROM d{m}" for m in range(n))
+        seen = " UNION ALL ".join(f"SELECT id FROM d{m}" for m in range(n))  # noqa: S608 - no input
         parts.append(WALK_STEP_SQL.format(n=n, previous=n - 1, contact=contact, seen=seen))
     frontiers = " UNION ALL ".join(
-        f"SELECT id, %(level{n})s::varchar AS level, %(rank{n})s::int AS rank FROM d{n}"
+        f"SELECT id, %(level{n})s::varchar AS level, %(rank{n})s::int AS rank FROM d{n}"  # noqa: S608
         for n in range(1, steps + 1)
     )
     return ",\n".join([*parts, f"wanted AS ({frontiers})"])
 
 
-def walk_and_raise(person_id: int, *, degree: int, depth: int, history: dict) -> list[Raised]:
+def walk_and_raise(person_id: int, *, degree: int, depth: int, case_id=None, job: str = "") -> dict[int, str]:
     """PostgreSQL: the walk from ``person_id`` (an F<degree>) to F<depth> and the raise of
-    everyone it reaches, with the history rows, in one statement: a new case's contacts and
-    theirs cost one round trip, whatever their number."""
+    everyone it reaches, with the history rows and their event, in one statement: a new case's
+    contacts and theirs cost one round trip, whatever their number. {person id: new level}."""
     steps = depth - degree
-    params = {**raise_params(history), "start": person_id, "not_walked": Contact.FOUND_COLOCATION}
+    params = {
+        **raise_params(history_of(case_id=case_id, job=job)),
+        "start": person_id,
+        "not_walked": Contact.FOUND_COLOCATION,
+    }
     for n in range(1, steps + 1):
         params[f"level{n}"] = f_level(degree + n)
         params[f"rank{n}"] = level_rank(f_level(degree + n))
     with connection.cursor() as cursor:
         cursor.execute(raise_sql(walk_sql(steps)), params)
-        return [Raised(*row) for row in cursor.fetchall()]
+        raised = [Raised(*row) for row in cursor.fetchall()]
+    changes.classified([change.id for change in raised])
+    return {change.person_id: change.level for change in raised}
+
+
+def walk_then_raise(
+    person_id: int, *, degree: int, depth: int, case_id=None, job: str = ""
+) -> dict[int, str]:
+    """``walk_and_raise`` on other databases: the walk a query per level, then ``levels_raise``."""
+    distances = distances_from(person_id, depth - degree)
+    wanted = {pk: f_level(degree + d) for pk, d in distances.items() if d > 0}
+    return levels_raise(wanted, case_id=case_id, job=job)
 
 
 def levels_raise(
@@ -357,14 +374,8 @@ def distances_from(person_id: int, depth: int) -> dict[int, int]:
 def contacts_classify(person_id: int, *, degree: int, depth: int, case_id=None, job: str = "") -> dict:
     """The contacts of an F<degree> person, and theirs, classified to F<depth>: distance d
     becomes F<degree + d> where that raises the level; orders and tests for those new."""
-    if connection.vendor == "postgresql" and depth > degree:
-        raised = walk_and_raise(person_id, degree=degree, depth=depth, history=history_of(case_id=case_id, job=job))
-        changes.classified([change.id for change in raised])
-        changed = {change.person_id: change.level for change in raised}
-    else:
-        distances = distances_from(person_id, depth - degree)
-        wanted = {pk: f_level(degree + d) for pk, d in distances.items() if d > 0}
-        changed = levels_raise(wanted, case_id=case_id, job=job)
+    walk = walk_and_raise if connection.vendor == "postgresql" else walk_then_raise
+    changed = walk(person_id, degree=degree, depth=depth, case_id=case_id, job=job) if depth > degree else {}
     new = {f_level(n): [] for n in range(degree + 1, depth + 1)}
     for pk, level in sorted(changed.items()):
         new[level].append(pk)

@@ -265,10 +265,8 @@ def orders_insert(orders: list[dict]) -> list[int]:
     those inserted, with their ``quarantine.changed`` event."""
     if not orders:
         return []
-    if connection.vendor == "postgresql":
-        new = orders_insert_select(orders)
-    else:
-        new = orders_insert_rows(orders)
+    insert = orders_insert_select if connection.vendor == "postgresql" else orders_insert_rows
+    new = insert(orders)
     changes.orders_changed(new, changes.ORDERS_STARTED)
     return new
 

@@ -274,7 +274,9 @@ def expansions_measure(args, loaded: dict) -> dict:
             if side == "naive" and case_id not in naive_cases:
                 continue
             results[side], seconds = expansion_run(case_id, depth=args.depth, side=side)
-            measured = ["fast", "fast_on_naive_cases"] if side == "fast" and case_id in naive_cases else [side]
+            measured = (
+                ["fast", "fast_on_naive_cases"] if side == "fast" and case_id in naive_cases else [side]
+            )
             for name in measured:
                 for part, value in seconds.items():
                     times[name][part].append(value * 1000)
@@ -325,7 +327,7 @@ def written_tables_vacuum() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute(f"VACUUM (ANALYZE) {', '.join(WRITTEN_TABLES)}")  # noqa: S608 - fixed names
+        cursor.execute(f"VACUUM (ANALYZE) {', '.join(WRITTEN_TABLES)}")
 
 
 def side_summary(values: dict) -> dict:

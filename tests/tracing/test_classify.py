@@ -58,9 +58,10 @@ def levels_of(persons) -> list[str]:
 
 @pytest.fixture(params=["native", "orm"])
 def raise_path(request, monkeypatch):
-    """Each test twice: PostgreSQL's one-statement raise, and the ORM's (SQLite's) steps."""
+    """Each test twice: PostgreSQL's one-statement walk and raise, and the ORM's (SQLite's) steps."""
     if request.param == "orm":
         monkeypatch.setattr(classify, "raise_in_one_statement", classify.raise_with_orm)
+        monkeypatch.setattr(classify, "walk_and_raise", classify.walk_then_raise)
     return request.param
 
 

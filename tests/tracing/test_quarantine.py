@@ -17,10 +17,11 @@ from tests.factories import approval_required, field, publish_form
 from tests.forms_engine.conftest import bearer, home, officer  # noqa: F401
 from tests.workflows.conftest import burst, queues  # noqa: F401
 from tests.workflows.test_review import act, current_fields
-from tracing import quarantine
+from tracing import classify, quarantine
 from tracing.handlers import accepted_of
 from tracing.models import (
     Alert,
+    Contact,
     Person,
     QuarantineCheckIn,
     QuarantineOrder,
@@ -233,6 +234,46 @@ def test_hundreds_of_persons_are_ordered_in_a_few_queries(rules, area_tree, djan
     counts = sorted(entry["active"] for entry in quarantine.occupancy().values())
     assert counts == [100, 150]  # both full; the last 50 wait for the area team to place them
     assert QuarantineOrder.objects.filter(facility=None).count() == 50
+
+
+def test_a_new_case_is_expanded_with_its_follow_ups_in_six_statements_whatever_its_size(
+    postgres, rules, area_tree, django_assert_max_num_queries
+):
+    """PostgreSQL: the walk with the raise and its history, the rules, the F1s' placement, the
+    orders, the tests and the events: one statement each, however many contacts."""
+    home_facility = facility(area_tree["suoi_tan"], 5)
+    case = person_in(area_tree["dong_cau"], "Ca bệnh")
+    f1s = Person.objects.bulk_create(
+        Person(full_name=f"Tiếp xúc {n}", name_folded=f"tiep xuc {n}", home_area=area_tree["dong_cau"])
+        for n in range(8)
+    )
+    f2s = Person.objects.bulk_create(
+        Person(full_name=f"Người nhà {n}", name_folded=f"nguoi nha {n}", home_area=area_tree["suoi_tan"])
+        for n in range(120)
+    )
+    Contact.objects.bulk_create(
+        [Contact(person=case, contact=f1, found_by=Contact.FOUND_INTERVIEW) for f1 in f1s]
+        + [Contact(person=f2, contact=f1s[n % 8], found_by=Contact.FOUND_IMPORT) for n, f2 in enumerate(f2s)]
+    )
+    order_for(f1s[0], start=timezone.localdate())  # already at home: keeps that order, takes no bed
+
+    with django_assert_max_num_queries(6):
+        new = classify.case_expand(case.pk, depth=2, job="job:1")
+
+    assert new == {"F1": [p.pk for p in f1s], "F2": [p.pk for p in f2s]}
+    at_facility = QuarantineOrder.objects.filter(kind=QuarantineRule.KIND_FACILITY)
+    assert at_facility.count() == 7
+    assert at_facility.filter(facility=home_facility).count() == 5  # full; two wait for the area team
+    assert at_facility.filter(facility=None, area=area_tree["dong_cau"]).count() == 2
+    at_home = QuarantineOrder.objects.filter(kind=QuarantineRule.KIND_HOME, level="F2")
+    assert at_home.count() == 120 and set(at_home.values_list("area", flat=True)) == {
+        area_tree["suoi_tan"].pk
+    }
+    [reason] = {order.reason for order in at_home}
+    assert f"#{case.pk}" in reason
+    assert SampleRequest.objects.filter(reason=SampleRequest.REASON_F1).count() == 8
+    kinds = list(Event.objects.order_by("pk").values_list("kind", flat=True))
+    assert kinds == ["tracing.classified", "quarantine.changed"]
 
 
 def test_occupancy_counts_active_facility_orders_against_capacity(area_tree):
