@@ -79,7 +79,7 @@ def active_orders_count():
         QuarantineOrder.objects.filter(facility=OuterRef("pk"), status=ACTIVE)
         .order_by()
         .values("facility")
-        .annotate(n=Count("facility"))  # not "pk": the index (status, facility) answers alone
+        .annotate(n=Count("facility"))  # not "pk": quarantine_facility_status answers alone
         .values("n")
     )
     return Coalesce(Subquery(active), Value(0))
@@ -100,7 +100,8 @@ class Facility:
 
 def facilities_with_room() -> list[Facility]:
     """Facilities in use that record a capacity (one without cannot be known to have room),
-    with their active orders: one query."""
+    with their active orders: one query. PLACEMENT_SQL reads the same on PostgreSQL: change
+    both together."""
     places = (
         Place.objects.filter(kind=Place.KIND_QUARANTINE_FACILITY, is_active=True, capacity__isnull=False)
         .order_by()  # facility_choose decides among them
@@ -192,6 +193,13 @@ def rules_of(levels) -> dict[str, Rule]:
         return {level: Rule(kind, days) for level, kind, days in cursor.fetchall()}
 
 
+def persons_to_order(person_ids):
+    """Those of ``person_ids`` an order may be made for: not merged, no active order."""
+    return Person.objects.filter(pk__in=person_ids, merged_into__isnull=True).exclude(
+        Exists(QuarantineOrder.objects.filter(person=OuterRef("pk"), status=ACTIVE))
+    )
+
+
 def facilities_assign(person_ids: list[int]) -> dict[int, Facility]:
     """{person id: the facility each goes to} for those of ``person_ids`` to be ordered (not
     merged, no active order), in the order of their ids; a person no facility has room for is
@@ -201,12 +209,7 @@ def facilities_assign(person_ids: list[int]) -> dict[int, Facility]:
     if connection.vendor == "postgresql":
         persons, facilities = placement_read(person_ids)
     else:
-        persons = (
-            Person.objects.filter(pk__in=person_ids, merged_into__isnull=True)
-            .exclude(Exists(QuarantineOrder.objects.filter(person=OuterRef("pk"), status=ACTIVE)))
-            .order_by("pk")
-            .values_list("pk", "home_area__path")
-        )
+        persons = persons_to_order(person_ids).order_by("pk").values_list("pk", "home_area__path")
         facilities = facilities_with_room()
     placed = {}
     for person_id, home_path in persons:
@@ -284,7 +287,7 @@ ON CONFLICT DO NOTHING RETURNING id
 
 def orders_insert_select(orders: list[dict]) -> list[int]:
     rows, values, params = unnest_of(QuarantineOrder, orders)
-    area = '"area_id"'
+    area = connection.ops.quote_name(QuarantineOrder._meta.get_field("area").column)
     values[area] = f"COALESCE({values[area]}, p.home_area_id)"
     sql = ORDERS_INSERT_SQL.format(
         orders=QuarantineOrder._meta.db_table,
@@ -300,11 +303,7 @@ def orders_insert_select(orders: list[dict]) -> list[int]:
 
 def orders_insert_rows(orders: list[dict]) -> list[int]:
     """Other databases: the persons read, then multi-row INSERTs (rows_insert)."""
-    homes = dict(
-        Person.objects.filter(pk__in={order["person_id"] for order in orders}, merged_into__isnull=True)
-        .exclude(Exists(QuarantineOrder.objects.filter(person=OuterRef("pk"), status=ACTIVE)))
-        .values_list("pk", "home_area_id")
-    )
+    homes = dict(persons_to_order({order["person_id"] for order in orders}).values_list("pk", "home_area_id"))
     orders = [
         {**order, "area_id": order.get("area_id") or homes[order["person_id"]]}
         for order in orders
